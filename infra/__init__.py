@@ -1,0 +1,1 @@
+"""KubeVPS infrastructure: the Pulumi components that turn a stack config into a kubeadm cluster."""

@@ -1,0 +1,1 @@
+"""Cluster add-ons applied through the Kubernetes provider once the cluster is bootstrapped."""

@@ -1,0 +1,1 @@
+"""VPS node providers: each module turns a node of the stack config into a reachable machine."""
