@@ -7,6 +7,8 @@ Only x86_64 plans are listed: the scheduler image is built for amd64.
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 from dataclasses import dataclass
 from typing import Final
 
@@ -103,3 +105,21 @@ def find_plan(plan: str) -> tuple[str, Size] | None:
         if plan in catalog.plans:
             return provider, catalog.plans[plan]
     return None
+
+
+HCLOUD_NETWORK: Final = "10.0.0.0/16"
+HCLOUD_SUBNET: Final = "10.0.0.0/24"
+_DO_VPC_SPACE: Final = ipaddress.ip_network("172.16.0.0/12")
+
+
+def private_network(provider: str, *, cluster: str, region: str) -> str:
+    """The private range KubeVPS creates for a provider's nodes of one cluster and region.
+
+    Hetzner networks are per project, so one fixed range does. DigitalOcean VPC ranges must not overlap
+    within an account, so each cluster and region gets its own /24 of 172.16.0.0/12, picked by a hash.
+    """
+    if provider == "hcloud":
+        return HCLOUD_SUBNET
+    digest = hashlib.sha256(f"{cluster}/{region}".encode()).digest()
+    index = int.from_bytes(digest[:2], "big") % (_DO_VPC_SPACE.num_addresses // 256)
+    return str(ipaddress.ip_network((int(_DO_VPC_SPACE.network_address) + index * 256, 24)))

@@ -31,7 +31,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from infra.catalog import CATALOGS, Size, find_plan
+from infra.catalog import CATALOGS, Size, find_plan, private_network
 
 NAMESPACE: Final = "kubevps"
 SUPPORTED_MINORS: Final = (28,)
@@ -484,6 +484,17 @@ def _check_subnets(config: StackConfig) -> Iterable[str]:
             f"{NAMESPACE}:cluster.serviceSubnet: {services} overlaps podSubnet {pods}; "
             "choose disjoint ranges (defaults: 10.244.0.0/16 and 10.96.0.0/12)"
         )
+    for provider in sorted({n.provider for n in config.nodes} - {"existing"}):
+        for region in sorted({n.region for n in config.nodes if n.provider == provider and n.region}):
+            network = ipaddress.ip_network(
+                private_network(provider, cluster=config.cluster.name, region=region)
+            )
+            for subnet_name, subnet in (("podSubnet", pods), ("serviceSubnet", services)):
+                if network.overlaps(subnet):
+                    yield (
+                        f"{NAMESPACE}:cluster.{subnet_name}: {subnet} overlaps {network}, the {provider} "
+                        f"private network KubeVPS creates in {region}; choose another range"
+                    )
     for index, node in enumerate(config.nodes):
         for field in ("public_ip", "private_ip"):
             value = getattr(node, field)
