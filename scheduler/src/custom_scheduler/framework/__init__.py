@@ -1,0 +1,1 @@
+"""A small scheduling framework in kube-scheduler's shape: statuses, plugin interfaces, registry, runtime."""
