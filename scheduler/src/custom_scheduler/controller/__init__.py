@@ -1,0 +1,1 @@
+"""`custom-scheduler run`: the in-cluster controller around the scheduling engine (see runner.py)."""

@@ -1,0 +1,177 @@
+"""Asynchronous binding: POST pods/<name>/binding from a bounded pool of worker threads.
+
+The Binding carries the pod's UID, so a pod deleted and re-created under the same name is never bound
+by a decision made for its predecessor. Outcomes go back to the scheduling loop, which owns the cache:
+
+- `BOUND`: the API accepted the binding (201 with a `Status` body, which is why the raw client is used);
+- `CONFLICT`: 409, someone else bound the pod first (or the UID no longer matches): forget the
+  assumption; the pod as re-read is handed back so its real node is counted at once;
+- `GONE`: the pod no longer exists;
+- `FAILED`: anything else: forget and retry with backoff. When the answer was lost (no response, 5xx)
+  the binding may have been committed, so the pod is read back *before* anything is re-sent;
+- `ABANDONED`: leadership was lost or the scheduler is shutting down before the request left.
+
+After a successful binding the worker also records the `Scheduled` event, so throughput figures
+include it, as kube-scheduler's do.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+from dataclasses import dataclass
+from typing import Any, Final
+
+from custom_scheduler.controller.cache import pod_key, uid_of
+from custom_scheduler.controller.events import EventRecorder
+from custom_scheduler.errors import ApiConflict, ApiError, ApiNotFound
+from custom_scheduler.kube import paths
+from custom_scheduler.kube.client import KubeClient
+
+log = logging.getLogger(__name__)
+
+JsonObject = dict[str, Any]
+
+BIND_WORKERS: Final = 16
+"""Bindings in flight at once: enough to hide API latency, few enough to stay under the API's limits."""
+READ_BACK_ATTEMPTS: Final = 3
+"""Tries at reading a pod back after an ambiguous binding failure before giving up on knowing."""
+READ_BACK_DELAY_SECONDS: Final = 0.2
+
+
+class Result(enum.Enum):
+    BOUND = "bound"
+    CONFLICT = "conflict"
+    GONE = "gone"
+    FAILED = "failed"
+    ABANDONED = "abandoned"
+
+
+@dataclass(frozen=True, slots=True)
+class BindOutcome:
+    """What became of one binding; `current` is the pod as read back after a conflict, if known."""
+
+    uid: str
+    pod: JsonObject
+    node: str
+    result: Result
+    started: float
+    duration: float
+    current: JsonObject | None = None
+    error: str | None = None
+
+
+class Binder:
+    """Sends bindings in the background and reports each outcome through `report`."""
+
+    def __init__(
+        self,
+        client: KubeClient,
+        *,
+        recorder: EventRecorder,
+        report: Callable[[BindOutcome], None],
+        may_bind: Callable[[], bool],
+        workers: int = BIND_WORKERS,
+    ) -> None:
+        self._client = client
+        self._recorder = recorder
+        self._report = report
+        self._may_bind = may_bind
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bind")
+        self._futures: set[Future[None]] = set()
+        self._lock = threading.Lock()
+        self._closing = False
+
+    def submit(self, pod: JsonObject, node: str, *, started: float) -> None:
+        """Queue the binding of `pod` (already assumed on `node`)."""
+        future = self._pool.submit(self._bind, pod, node, started)
+        with self._lock:
+            self._futures.add(future)
+        future.add_done_callback(self._discard)
+
+    def in_flight(self) -> int:
+        with self._lock:
+            return len(self._futures)
+
+    def shutdown(self, *, grace_seconds: float) -> None:
+        """Stop taking work: bindings not yet sent are abandoned, those on the wire get `grace_seconds`."""
+        self._closing = True
+        with self._lock:
+            pending = set(self._futures)
+        wait_futures(pending, timeout=grace_seconds)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _discard(self, future: Future[None]) -> None:
+        with self._lock:
+            self._futures.discard(future)
+
+    def _bind(self, pod: JsonObject, node: str, started: float) -> None:
+        sent = time.monotonic()
+        if self._closing or not self._may_bind():
+            self._report(BindOutcome(uid_of(pod), pod, node, Result.ABANDONED, started, 0.0))
+            return
+        result, current, error = self._send(pod, node)
+        outcome = BindOutcome(
+            uid_of(pod), pod, node, result, started, time.monotonic() - sent, current, error
+        )
+        self._report(outcome)
+        if result is Result.BOUND:
+            log.info("bound", extra={"pod": pod_key(pod), "node": node})
+            self._recorder.scheduled(pod, node)
+        else:
+            log.info(
+                "binding not done",
+                extra={"pod": pod_key(pod), "node": node, "reason": result.value, "error": error},
+            )
+
+    def _send(self, pod: JsonObject, node: str) -> tuple[Result, JsonObject | None, str | None]:
+        meta = pod["metadata"]
+        binding = {
+            "apiVersion": "v1",
+            "kind": "Binding",
+            "metadata": {"namespace": meta["namespace"], "name": meta["name"], "uid": meta["uid"]},
+            "target": {"apiVersion": "v1", "kind": "Node", "name": node},
+        }
+        try:
+            self._client.post(paths.pod(meta["namespace"], meta["name"], "binding"), binding)
+        except ApiNotFound as error:
+            return Result.GONE, None, str(error)
+        except ApiConflict as error:
+            current = self._read_back(pod)
+            return Result.CONFLICT, current, str(error)
+        except ApiError as error:
+            return self._settle_ambiguous(pod, node, error)
+        return Result.BOUND, None, None
+
+    def _settle_ambiguous(
+        self, pod: JsonObject, node: str, error: ApiError
+    ) -> tuple[Result, JsonObject | None, str | None]:
+        """The binding may or may not have been committed: read the pod back to find out."""
+        current = self._read_back(pod)
+        if current is None:
+            return Result.FAILED, None, str(error)
+        if uid_of(current) != uid_of(pod):
+            return Result.GONE, None, str(error)
+        bound_to = current.get("spec", {}).get("nodeName")
+        if bound_to == node:
+            return Result.BOUND, None, None
+        if bound_to:
+            return Result.CONFLICT, current, str(error)
+        return Result.FAILED, None, str(error)
+
+    def _read_back(self, pod: JsonObject) -> JsonObject | None:
+        meta = pod["metadata"]
+        for attempt in range(READ_BACK_ATTEMPTS):
+            try:
+                return self._client.get(paths.pod(meta["namespace"], meta["name"]))
+            except ApiNotFound:
+                return None
+            except ApiError:
+                if attempt + 1 < READ_BACK_ATTEMPTS:
+                    time.sleep(READ_BACK_DELAY_SECONDS)
+        return None

@@ -1,0 +1,219 @@
+"""The controller's view of the cluster: watch events fed into the scheduling engine and the queue.
+
+One thread (the scheduling loop) owns this object, the engine and the queue, so every scheduling
+decision sees a consistent snapshot. Pods are split the way kube-scheduler splits them:
+
+- assigned pods (``spec.nodeName`` set, not Succeeded/Failed) of *every* scheduler count against their
+  node in the engine;
+- pending pods with our ``schedulerName``, not being deleted, go to the queue (gated while they carry
+  ``spec.schedulingGates``);
+- a pod we chose a node for is *assumed* in the engine before its binding is sent; the watch event
+  carrying its ``nodeName`` confirms it, a failed binding forgets it. Assumptions never expire by time
+  (kube-scheduler 1.28, kubernetes#106361).
+
+Cluster events that may make an unschedulable pod schedulable (a node added or changed in a way that
+matters for scheduling, an assigned pod deleted or finished) move the queue's unschedulable pods.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from custom_scheduler.controller.queue import SchedulingQueue
+from custom_scheduler.kube.watch import Changed, Listed, WatchEvent
+
+log = logging.getLogger(__name__)
+
+JsonObject = dict[str, Any]
+TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
+
+
+class SchedulingEngine(Protocol):
+    """The part of `custom_scheduler.engine.Engine` the controller uses (not thread-safe)."""
+
+    def upsert_node(self, node: Mapping[str, Any]) -> None: ...
+    def delete_node(self, name: str) -> None: ...
+    def upsert_pod(self, pod: Mapping[str, Any]) -> None: ...
+    def delete_pod(self, uid: str) -> None: ...
+    def set_node_metrics(self, metrics: Mapping[str, Any], *, observed_at: float | None = None) -> None: ...
+    def assume(self, pod: Mapping[str, Any], node_name: str) -> None: ...
+    def forget(self, uid: str) -> None: ...
+    def has_pod(self, uid: str) -> bool: ...
+    def node_names(self) -> list[str]: ...
+
+
+def uid_of(obj: Mapping[str, Any]) -> str:
+    return str(obj.get("metadata", {}).get("uid", ""))
+
+
+def pod_key(pod: Mapping[str, Any]) -> str:
+    """`namespace/name`, the way kube-scheduler names pods in logs and events."""
+    meta = pod.get("metadata", {})
+    return f"{meta.get('namespace', '')}/{meta.get('name', '')}"
+
+
+def priority_of(pod: Mapping[str, Any]) -> int:
+    priority = pod.get("spec", {}).get("priority")
+    return priority if isinstance(priority, int) else 0
+
+
+def _scheduling_view(node: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What of a node can change a filter's verdict (heartbeats and metrics annotations cannot)."""
+    return (
+        node.get("metadata", {}).get("labels"),
+        node.get("spec"),
+        node.get("status", {}).get("allocatable"),
+    )
+
+
+def _pod_view(pod: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What of a pending pod can change where it fits (its status, e.g. our own condition, cannot)."""
+    return (pod.get("spec"), pod.get("metadata", {}).get("labels"))
+
+
+class ClusterState:
+    """Applies watch events to the engine and the queue; tracks pending pods and assumptions."""
+
+    def __init__(self, *, engine: SchedulingEngine, queue: SchedulingQueue, scheduler_name: str) -> None:
+        self._engine = engine
+        self._queue = queue
+        self._scheduler_name = scheduler_name
+        self._pods: dict[str, JsonObject] = {}
+        self._nodes: dict[str, tuple[Any, ...]] = {}
+        self._assumed: dict[str, str] = {}
+        self.pods_synced = False
+        self.nodes_synced = False
+
+    @property
+    def synced(self) -> bool:
+        """Both initial lists have been applied; scheduling before that could over-commit."""
+        return self.pods_synced and self.nodes_synced
+
+    def pod(self, uid: str) -> JsonObject | None:
+        """The latest version of a pod we know, if any."""
+        return self._pods.get(uid)
+
+    def is_assumed(self, uid: str) -> bool:
+        return uid in self._assumed
+
+    def node_count(self) -> int:
+        return len(self._nodes)
+
+    # ----------------------------------------------------------------- pods
+
+    def on_pods(self, event: WatchEvent) -> None:
+        """Apply one pod list or pod change."""
+        if isinstance(event, Listed):
+            listed = {uid_of(pod): pod for pod in event.items}
+            for uid in [uid for uid in self._pods if uid not in listed]:
+                self._delete_pod(uid)
+            for pod in listed.values():
+                self._upsert_pod(pod)
+            self.pods_synced = True
+        elif event.type == "DELETED":
+            self._delete_pod(uid_of(event.obj))
+        else:
+            self._upsert_pod(event.obj)
+
+    def _upsert_pod(self, pod: JsonObject) -> None:
+        uid = uid_of(pod)
+        old = self._pods.get(uid)
+        self._pods[uid] = pod
+        spec = pod.get("spec", {})
+        node = spec.get("nodeName")
+        terminal = pod.get("status", {}).get("phase") in TERMINAL_PHASES
+        if node:
+            self._queue.remove(uid)
+            self._assumed.pop(uid, None)
+            if not terminal:
+                self._engine.upsert_pod(pod)
+            elif self._engine.has_pod(uid):
+                self._engine.delete_pod(uid)
+                self._queue.move_all()
+            return
+        if uid in self._assumed:
+            return
+        if self._is_ours_pending(pod):
+            gated = bool(spec.get("schedulingGates"))
+            if uid in self._queue:
+                changed = old is not None and _pod_view(old) != _pod_view(pod)
+                self._queue.update(uid, priority=priority_of(pod), gated=gated, changed=changed)
+            else:
+                self._queue.add(uid, priority=priority_of(pod), gated=gated)
+        else:
+            self._queue.remove(uid)
+
+    def _delete_pod(self, uid: str) -> None:
+        self._pods.pop(uid, None)
+        self._queue.remove(uid)
+        if self._assumed.pop(uid, None) is not None:
+            self._engine.forget(uid)
+        if self._engine.has_pod(uid):
+            self._engine.delete_pod(uid)
+            self._queue.move_all()
+
+    def _is_ours_pending(self, pod: Mapping[str, Any]) -> bool:
+        spec = pod.get("spec", {})
+        return (
+            spec.get("schedulerName") == self._scheduler_name
+            and not spec.get("nodeName")
+            and not pod.get("metadata", {}).get("deletionTimestamp")
+            and pod.get("status", {}).get("phase") not in TERMINAL_PHASES
+        )
+
+    # ----------------------------------------------------------------- assumptions
+
+    def assume(self, pod: JsonObject, node: str) -> None:
+        """Count `pod` on `node` before its binding is sent, so the next decision sees it."""
+        self._engine.assume(pod, node)
+        self._assumed[uid_of(pod)] = node
+
+    def forget(self, uid: str) -> None:
+        """Drop an assumption whose binding did not happen (no-op once the watch confirmed it)."""
+        if self._assumed.pop(uid, None) is not None:
+            self._engine.forget(uid)
+
+    def adopt(self, pod: JsonObject) -> None:
+        """A fresher copy of a pod read back after a failed binding: apply it unless the watch got there
+        first or the pod has since been deleted."""
+        known = self._pods.get(uid_of(pod))
+        if known is not None and not known.get("spec", {}).get("nodeName"):
+            self._upsert_pod(pod)
+
+    # ----------------------------------------------------------------- nodes and metrics
+
+    def on_nodes(self, event: WatchEvent) -> None:
+        """Apply one node list or node change."""
+        if isinstance(event, Listed):
+            listed = {node.get("metadata", {}).get("name", ""): node for node in event.items}
+            for name in [name for name in self._nodes if name not in listed]:
+                self._delete_node(name)
+            for node in listed.values():
+                self._upsert_node(node)
+            self.nodes_synced = True
+            self._queue.move_all()
+        elif isinstance(event, Changed) and event.type == "DELETED":
+            self._delete_node(event.obj.get("metadata", {}).get("name", ""))
+        elif self._upsert_node(event.obj):
+            self._queue.move_all()
+
+    def _upsert_node(self, node: JsonObject) -> bool:
+        """Store a node; True when it is new or changed in a way that matters for filters."""
+        name = node.get("metadata", {}).get("name", "")
+        view = _scheduling_view(node)
+        changed = self._nodes.get(name) != view
+        self._nodes[name] = view
+        self._engine.upsert_node(node)
+        return changed
+
+    def _delete_node(self, name: str) -> None:
+        self._nodes.pop(name, None)
+        self._engine.delete_node(name)
+
+    def on_node_metrics(self, items: Sequence[JsonObject], *, observed_at: float) -> None:
+        """Hand fresh NodeMetrics to the engine (for nodes it knows)."""
+        for item in items:
+            if item.get("metadata", {}).get("name") in self._nodes:
+                self._engine.set_node_metrics(item, observed_at=observed_at)

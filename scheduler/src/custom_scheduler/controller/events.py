@@ -1,0 +1,149 @@
+"""What kube-scheduler tells people about a pod: core/v1 Events and the PodScheduled condition.
+
+- success: Normal `Scheduled`, "Successfully assigned <ns>/<pod> to <node>" (action `Binding`);
+- failure: Warning `FailedScheduling` with the "0/N nodes are available: ..." message, truncated to
+  1024 characters with a " ..." suffix like kube-scheduler's truncateMessage (action `Scheduling`),
+  plus `PodScheduled=False`, reason `Unschedulable`, patched into pods/<name>/status by strategic merge
+  (only when the condition would change, as kube-scheduler's updatePod does).
+
+Events are best effort: a failure is logged, never retried beyond the client's Retry-After handling,
+and never blocks scheduling (failure reports go through a small bounded pool; when it is saturated the
+newest report is dropped, as client-go's event broadcaster drops when its buffer is full).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Final
+
+from custom_scheduler.controller.cache import pod_key
+from custom_scheduler.errors import ApiError
+from custom_scheduler.kube import paths
+from custom_scheduler.kube.client import KubeClient
+from custom_scheduler.kube.timefmt import time_now
+
+log = logging.getLogger(__name__)
+
+JsonObject = dict[str, Any]
+
+NOTE_LENGTH_LIMIT: Final = 1024
+"""The API's limit on an event note (pkg/apis/core/validation/events.go NoteLengthLimit)."""
+TRUNCATION_SUFFIX: Final = " ..."
+REASON_SCHEDULED: Final = "Scheduled"
+REASON_FAILED_SCHEDULING: Final = "FailedScheduling"
+CONDITION_REASON_UNSCHEDULABLE: Final = "Unschedulable"
+EVENT_WORKERS: Final = 4
+MAX_PENDING_REPORTS: Final = 1000
+"""Failure reports waiting for a worker before new ones are dropped (client-go's buffer is 1000)."""
+
+
+def truncate_message(message: str) -> str:
+    """kube-scheduler's truncateMessage: at most 1024 characters, ending in " ..." when cut."""
+    if len(message) <= NOTE_LENGTH_LIMIT:
+        return message
+    return message[: NOTE_LENGTH_LIMIT - len(TRUNCATION_SUFFIX)] + TRUNCATION_SUFFIX
+
+
+def scheduled_message(pod: Mapping[str, Any], node: str) -> str:
+    return f"Successfully assigned {pod_key(pod)} to {node}"
+
+
+def unschedulable_condition(message: str) -> JsonObject:
+    return {
+        "type": "PodScheduled",
+        "status": "False",
+        "reason": CONDITION_REASON_UNSCHEDULABLE,
+        "message": message,
+        "lastProbeTime": None,
+        "lastTransitionTime": time_now(),
+    }
+
+
+def _has_condition(pod: Mapping[str, Any], message: str) -> bool:
+    for condition in pod.get("status", {}).get("conditions") or []:
+        if condition.get("type") == "PodScheduled":
+            return bool(
+                condition.get("status") == "False"
+                and condition.get("reason") == CONDITION_REASON_UNSCHEDULABLE
+                and condition.get("message") == message
+            )
+    return False
+
+
+class EventRecorder:
+    """Writes Events and pod conditions for one scheduler instance (`component`, `instance`)."""
+
+    def __init__(self, client: KubeClient, *, component: str, instance: str) -> None:
+        self._client = client
+        self._component = component
+        self._instance = instance
+        self._pool = ThreadPoolExecutor(max_workers=EVENT_WORKERS, thread_name_prefix="events")
+        self._pending = 0
+        self._lock = threading.Lock()
+
+    def scheduled(self, pod: Mapping[str, Any], node: str) -> None:
+        """Record a successful binding (called on the binding worker's thread)."""
+        self._event(pod, "Normal", REASON_SCHEDULED, "Binding", scheduled_message(pod, node))
+
+    def failed_scheduling(self, pod: Mapping[str, Any], message: str) -> None:
+        """Report, in the background, that no node fits: a Warning event and PodScheduled=False."""
+        with self._lock:
+            if self._pending >= MAX_PENDING_REPORTS:
+                log.warning("event backlog full; report dropped", extra={"pod": pod_key(pod)})
+                return
+            self._pending += 1
+        self._pool.submit(self._report_failure, pod, truncate_message(message))
+
+    def shutdown(self, *, wait: bool) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=not wait)
+
+    def _report_failure(self, pod: Mapping[str, Any], message: str) -> None:
+        try:
+            self._event(pod, "Warning", REASON_FAILED_SCHEDULING, "Scheduling", message)
+            if not _has_condition(pod, message):
+                meta = pod["metadata"]
+                patch = {"status": {"conditions": [unschedulable_condition(message)]}}
+                try:
+                    self._client.patch(paths.pod(meta["namespace"], meta["name"], "status"), patch)
+                except ApiError as error:
+                    log.warning("pod condition not updated", extra={"pod": pod_key(pod), "error": str(error)})
+        finally:
+            with self._lock:
+                self._pending -= 1
+
+    def _event(self, pod: Mapping[str, Any], event_type: str, reason: str, action: str, message: str) -> None:
+        meta = pod["metadata"]
+        now = time_now()
+        event = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": f"{meta['name']}.{time.time_ns():x}", "namespace": meta["namespace"]},
+            "involvedObject": {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "namespace": meta["namespace"],
+                "name": meta["name"],
+                "uid": meta.get("uid", ""),
+                "resourceVersion": meta.get("resourceVersion", ""),
+            },
+            "type": event_type,
+            "reason": reason,
+            "action": action,
+            "message": message,
+            "source": {"component": self._component},
+            "reportingComponent": self._component,
+            "reportingInstance": self._instance,
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+        }
+        try:
+            self._client.post(paths.events(meta["namespace"]), event)
+        except ApiError as error:
+            log.warning(
+                "event not recorded", extra={"pod": pod_key(pod), "reason": reason, "error": str(error)}
+            )

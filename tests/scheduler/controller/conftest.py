@@ -1,0 +1,43 @@
+"""Fixtures for the controller tests: a fake Kubernetes API over real HTTP and a real client for it.
+
+The repository root is put on sys.path so the tests can import `tests.scheduler.fakeapi` whatever
+directory pytest was started from (the test directories are not packages).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from custom_scheduler.kube.client import KubeClient  # noqa: E402
+
+from tests.scheduler.fakeapi import FakeApiServer  # noqa: E402
+
+
+@pytest.fixture
+def fake_api() -> Iterator[FakeApiServer]:
+    """A fake API server on a free local port, stopped after the test."""
+    server = FakeApiServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def kubeconfig(fake_api: FakeApiServer, tmp_path: Path) -> str:
+    """A kubeconfig file pointing at the fake API (plain http)."""
+    return fake_api.kubeconfig(str(tmp_path / "kubeconfig"))
+
+
+@pytest.fixture
+def client(kubeconfig: str) -> Iterator[KubeClient]:
+    """The real client, through the real `kubernetes` library, talking to the fake API."""
+    kube = KubeClient.from_kubeconfig(kubeconfig)
+    yield kube
+    kube.close()

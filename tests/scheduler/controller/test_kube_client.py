@@ -1,0 +1,123 @@
+"""KubeClient: config resolution, raw JSON round trips, and the one mapping of API errors."""
+
+from __future__ import annotations
+
+import pytest
+from custom_scheduler import errors
+from custom_scheduler.kube import paths
+from custom_scheduler.kube.client import (
+    MAX_RETRY_AFTER_ATTEMPTS,
+    KubeClient,
+    load_configuration,
+    resolve_kubeconfig,
+)
+
+from tests.scheduler.fakeapi import FakeApiServer
+from tests.scheduler.fakeapi.objects import node, pod
+
+
+@pytest.mark.parametrize(
+    ("explicit", "environ", "want"),
+    [
+        pytest.param("/a/config", {"KUBECONFIG": "/b/config"}, "/a/config", id="flag-wins"),
+        pytest.param(None, {"KUBECONFIG": "/b/config"}, "/b/config", id="env-next"),
+        pytest.param(None, {"KUBECONFIG": "/b/config:/c/config"}, "/b/config", id="env-first-entry"),
+        pytest.param(None, {}, None, id="in-cluster-last"),
+        pytest.param(None, {"KUBECONFIG": ""}, None, id="empty-env-is-unset"),
+    ],
+)
+def test_kubeconfig_is_resolved_flag_then_env_then_in_cluster(
+    explicit: str | None, environ: dict[str, str], want: str | None
+) -> None:
+    assert resolve_kubeconfig(explicit, environ) == want
+
+
+def test_missing_config_is_a_kubeconfig_error_naming_where_it_looked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    with pytest.raises(errors.KubeconfigError, match="in-cluster"):
+        load_configuration(None)
+    with pytest.raises(errors.KubeconfigError, match="/nonexistent/kubeconfig"):
+        load_configuration("/nonexistent/kubeconfig")
+
+
+def test_plain_http_server_round_trip(fake_api: FakeApiServer, client: KubeClient) -> None:
+    assert client.host.startswith("http://")
+    created = client.post("/api/v1/namespaces/default/pods", pod("p"))
+    assert created.status == 201
+    listed = client.get(paths.PODS)
+    assert [item["metadata"]["name"] for item in listed["items"]] == ["p"]
+
+
+def test_binding_success_returns_the_status_body(fake_api: FakeApiServer, client: KubeClient) -> None:
+    fake_api.cluster.create("nodes", node("n1"))
+    uid = client.post("/api/v1/namespaces/default/pods", pod("p")).body["metadata"]["uid"]
+    binding = {"metadata": {"name": "p", "uid": uid}, "target": {"kind": "Node", "name": "n1"}}
+    response = client.post(paths.pod("default", "p", "binding"), binding)
+    assert (response.status, response.body["kind"], response.body["status"]) == (201, "Status", "Success")
+
+
+@pytest.mark.parametrize(
+    ("status", "error_class"),
+    [
+        pytest.param(403, errors.ApiForbidden, id="403"),
+        pytest.param(404, errors.ApiNotFound, id="404"),
+        pytest.param(409, errors.ApiConflict, id="409"),
+        pytest.param(410, errors.ApiGone, id="410"),
+        pytest.param(422, errors.ApiInvalid, id="422"),
+        pytest.param(500, errors.ApiServerError, id="500"),
+        pytest.param(503, errors.ApiServerError, id="503"),
+        pytest.param(400, errors.ApiError, id="400-base-class"),
+    ],
+)
+def test_http_errors_map_to_the_package_exception_tree(
+    fake_api: FakeApiServer, client: KubeClient, status: int, error_class: type[errors.ApiError]
+) -> None:
+    fake_api.faults.fail(path="^/api/v1/nodes$", status=status)
+    with pytest.raises(error_class) as raised:
+        client.get(paths.NODES)
+    assert raised.value.status == status
+    assert isinstance(raised.value, errors.SchedulerError)
+
+
+def test_retry_after_is_honoured_then_the_request_succeeds(fake_api: FakeApiServer, kubeconfig: str) -> None:
+    slept: list[float] = []
+    client = KubeClient(load_configuration(kubeconfig), sleep=slept.append)
+    fake_api.faults.fail(path="^/api/v1/nodes$", status=429, retry_after=3, times=2)
+    assert client.get(paths.NODES)["items"] == []
+    assert slept == [3.0, 3.0]
+
+
+def test_a_server_that_keeps_throttling_raises_too_many_requests(
+    fake_api: FakeApiServer, kubeconfig: str
+) -> None:
+    slept: list[float] = []
+    client = KubeClient(load_configuration(kubeconfig), sleep=slept.append)
+    fake_api.faults.fail(path="^/api/v1/nodes$", status=429, retry_after=1)
+    with pytest.raises(errors.ApiTooManyRequests) as raised:
+        client.get(paths.NODES)
+    assert raised.value.retry_after == 1.0
+    assert len(slept) == MAX_RETRY_AFTER_ATTEMPTS
+
+
+def test_a_500_without_retry_after_is_not_retried(fake_api: FakeApiServer, client: KubeClient) -> None:
+    rule = fake_api.faults.fail(path="^/api/v1/nodes$", status=500, times=1)
+    with pytest.raises(errors.ApiServerError):
+        client.get(paths.NODES)
+    assert rule.fired == 1
+    assert client.get(paths.NODES)["items"] == []
+
+
+def test_a_lost_response_is_unavailable_though_the_write_happened(
+    fake_api: FakeApiServer, client: KubeClient
+) -> None:
+    fake_api.faults.lose_responses(path="/pods$", method="POST", times=1)
+    with pytest.raises(errors.ApiUnavailable):
+        client.post("/api/v1/namespaces/default/pods", pod("p"))
+    assert [p["metadata"]["name"] for p in fake_api.cluster.all("pods")] == ["p"]
+
+
+def test_an_unreachable_server_is_unavailable(fake_api: FakeApiServer, kubeconfig: str) -> None:
+    client = KubeClient(load_configuration(kubeconfig), request_timeout=2)
+    fake_api.stop()
+    with pytest.raises(errors.ApiUnavailable):
+        client.get(paths.NODES)
