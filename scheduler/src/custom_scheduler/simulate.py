@@ -37,26 +37,42 @@ class Placement:
     result: ScheduleResult | None
 
 
+class Simulation:
+    """An engine fed from files: :meth:`load` them, then :meth:`run` the pending pods."""
+
+    def __init__(self, config: SchedulerConfig, *, seed: int = 0) -> None:
+        self.engine = Engine(config, seed=seed, clock=lambda: _FIXED_NOW)
+        self.pending: list[PodInfo] = []
+
+    def load(self, paths: Sequence[str | os.PathLike[str]]) -> None:
+        """Read every file in order; raise InputError naming the file and object of the first bad one."""
+        for path in paths:
+            for where, obj in _objects(os.fspath(path)):
+                pod = _load_object(self.engine, where, obj)
+                if pod is not None:
+                    self.pending.append(replace(pod, uid=f"\0pending/{len(self.pending)}"))
+
+    def run(self, *, details: bool = True) -> list[Placement]:
+        """Schedule the pending pods one after another, each placement counted before the next."""
+        engine = self.engine
+        placements = []
+        for pod in self.pending:
+            decision = engine.decide(pod)
+            node = None if decision.row is None else engine.cluster.names[decision.row]
+            result = engine.result(decision) if details else None
+            if node is not None:
+                engine.assume_info(pod, node)
+            placements.append(Placement(pod.key, node, result))
+        return placements
+
+
 def simulate(
     paths: Sequence[str | os.PathLike[str]], config: SchedulerConfig, *, seed: int = 0, details: bool = True
 ) -> list[Placement]:
     """Load the files, then schedule every pending pod in order; raise InputError for bad input."""
-    engine = Engine(config, seed=seed, clock=lambda: _FIXED_NOW)
-    pending: list[PodInfo] = []
-    for path in paths:
-        for where, obj in _objects(os.fspath(path)):
-            pod = _load_object(engine, where, obj)
-            if pod is not None:
-                pending.append(replace(pod, uid=f"\0pending/{len(pending)}"))
-    placements = []
-    for pod in pending:
-        decision = engine.decide(pod)
-        node = None if decision.row is None else engine.cluster.names[decision.row]
-        result = engine.result(decision) if details else None
-        if node is not None:
-            engine.assume_info(pod, node)
-        placements.append(Placement(pod.key, node, result))
-    return placements
+    simulation = Simulation(config, seed=seed)
+    simulation.load(paths)
+    return simulation.run(details=details)
 
 
 def _load_object(engine: Engine, where: str, obj: Mapping[str, Any]) -> PodInfo | None:
