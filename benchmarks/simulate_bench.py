@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any, Final
 
 import orjson
-
 from custom_scheduler.config import SchedulerConfig
 from custom_scheduler.objects import parse_node, parse_pod
 from custom_scheduler.simulate import Simulation
@@ -50,7 +49,7 @@ class Figures:
 
 
 def generate_nodes(count: int, rng: random.Random) -> list[dict[str, Any]]:
-    """Nodes of four sizes over three zones; a tenth dedicated to business lines, a few cordoned or tainted."""
+    """Nodes of four sizes in three zones; a tenth dedicated to business lines, a few cordoned or tainted."""
     nodes = []
     for index in range(count):
         cpu, memory = _NODE_SHAPES[index % len(_NODE_SHAPES)]
@@ -205,9 +204,8 @@ def main() -> int:
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     print(f"simulate {NODES} nodes / {PENDING} pending pods (JSON, --format lines):")
-    print(
-        f"  scheduling throughput: {throughput.pods_per_second:,.0f} pods/s (target >= {TARGET_PODS_PER_SECOND})"
-    )
+    rate = f"{throughput.pods_per_second:,.0f} pods/s"
+    print(f"  scheduling throughput: {rate} (target >= {TARGET_PODS_PER_SECOND})")
     print(f"  placed {throughput.scheduled}, unschedulable {throughput.unschedulable}")
     print(f"  whole command wall time: {throughput.wall_seconds:.2f} s (target < {TARGET_WALL_SECONDS:g} s)")
     print(f"  peak RSS: {throughput.peak_rss_mib:.0f} MiB; over-committed nodes: {throughput.overcommitted}")
