@@ -64,7 +64,7 @@ case "$KUBEVPS_CNI" in
       -e "s|^([[:space:]]*)#   value: \"192\\.168\\.0\\.0/16\"\$|\\1  value: \"$KUBEVPS_POD_SUBNET\"|" \
       -e '/^[[:space:]]*- name: CALICO_IPV4POOL_VXLAN$/{n;s/value: ".*"/value: "Always"/}' \
       -e "s/^([[:space:]]*veth_mtu:).*/\\1 \"$KUBEVPS_MTU\"/" \
-      -e '/^[[:space:]]*- name: IP$/{n;s/^([[:space:]]*)value: "autodetect"$/&\n\1- name: IP_AUTODETECTION_METHOD\n\1  value: "kubernetes-internal-ip"/}' \
+      -e '/^[[:space:]]*- name: IP$/{n;s/^( *)  value: "autodetect"$/&\n\1- name: IP_AUTODETECTION_METHOD\n\1  value: "kubernetes-internal-ip"/}' \
       "$manifest" >"$patched"
     require $'- name: CALICO_IPV4POOL_CIDR\n              value: "'"$KUBEVPS_POD_SUBNET"'"' "the pod CIDR (CALICO_IPV4POOL_CIDR)"
     require $'- name: CALICO_IPV4POOL_VXLAN\n              value: "Always"' "VXLAN mode Always (CALICO_IPV4POOL_VXLAN)"

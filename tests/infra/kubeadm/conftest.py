@@ -1,13 +1,13 @@
 """Fixtures for running the bootstrap scripts on this machine, against fakes, without touching the host.
 
-A `Sandbox` runs a script as root in a private mount namespace (`unshare -m`) whose `/etc` is a
-throwaway copy kept under the test's tmp_path, so the scripts run unmodified, with their real paths
-(`/etc/kubernetes/...`), and the host's `/etc` never changes. Commands named in `fakes` are replaced by
+A `Sandbox` runs a script as root in a private mount namespace (`unshare -m`) whose `/etc` is an
+overlay: a copy of this machine's /etc made once per session, under a per-test upper layer in the
+test's tmp_path. The scripts run unmodified, with their real paths (`/etc/kubernetes/...`); what they
+write lands in the upper layer, and the host's `/etc` never changes. Commands named in `fakes` are replaced by
 small shell programs on PATH; every other command in `traced` runs for real behind a shim that records
 its argv, so a test can prove that a secret never reached any process's command line.
 
-Needs root and permission to create mount namespaces; tests that use it are skipped otherwise, with
-the reason.
+Needs root, mount namespaces and overlayfs; tests that use it are skipped otherwise, with the reason.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,9 +57,11 @@ class Run:
 
 @dataclass
 class Sandbox:
-    """A persistent fake host root: `etc` is bind-mounted over /etc for each run, `tmp` is TMPDIR."""
+    """A persistent fake host: `etc` (upper layer over `lower`) is mounted over /etc for each run, `tmp`
+    is its TMPDIR; state persists from one run to the next, as on a real host."""
 
     root: Path
+    lower: Path
     fakes: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -88,9 +90,12 @@ class Sandbox:
         return target
 
     def path(self, path: str) -> Path:
-        """Where a /etc path of the sandbox lives on the real filesystem."""
+        """Where a /etc path of the sandbox lives on the real filesystem (written files are in the upper
+        layer; unchanged ones in the session copy)."""
         assert path.startswith("/etc/"), path
-        return self.etc / path.removeprefix("/etc/")
+        relative = path.removeprefix("/etc/")
+        upper = self.etc / relative
+        return upper if upper.exists() else self.lower / relative
 
     def run_command(
         self, command: str, *, stdin: str = "", env: Mapping[str, str] | None = None, shell: str = "sh"
@@ -107,8 +112,11 @@ class Sandbox:
                 _write_exec(bin_dir / name, f'log_argv "$@"\nexec {real} "$@"\n')
         for name, body in self.fakes.items():
             _write_exec(bin_dir / name, f'log_argv "$@"\n{body}\n')
-        # Mount the copy of /etc over /etc, then run the command; the mount dies with the namespace.
-        inner = f'mount --bind {self.etc} /etc && exec {shell} -c "$KUBEVPS_TEST_COMMAND"'
+        # Mount the overlay over /etc, then run the command; the mount dies with the namespace.
+        work = self.root / "overlay-work"
+        work.mkdir(exist_ok=True)
+        overlay = f"lowerdir={self.lower},upperdir={self.etc},workdir={work}"
+        inner = f'mount -t overlay overlay -o {overlay} /etc && exec {shell} -c "$KUBEVPS_TEST_COMMAND"'
         environment = {
             "PATH": f"{bin_dir}:{os.environ['PATH']}",
             "TMPDIR": str(self.tmp),
@@ -205,28 +213,54 @@ def _write_exec(path: Path, body: str) -> None:
     path.chmod(0o755)
 
 
-def _sandbox_support() -> str | None:
+def _sandbox_support(probe_dir: Path) -> str | None:
     if os.geteuid() != 0:
         return "needs root (the scripts check for it, and mount namespaces need it)"
     if shutil.which("unshare") is None:
         return "needs unshare(1)"
-    probe = subprocess.run(["unshare", "--mount", "true"], capture_output=True, check=False)
+    for name in ("lower", "upper", "work"):
+        (probe_dir / name).mkdir(parents=True)
+    options = f"lowerdir={probe_dir}/lower,upperdir={probe_dir}/upper,workdir={probe_dir}/work"
+    probe = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "mount", "-t", "overlay", "overlay", "-o", options,
+         str(probe_dir / "lower")],
+        capture_output=True,
+        check=False,
+    )  # fmt: skip
     if probe.returncode != 0:
-        return f"cannot create a mount namespace here: {probe.stderr.decode().strip()}"
+        return f"cannot mount an overlay in a private mount namespace here: {probe.stderr.decode().strip()}"
     return None
 
 
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Sandbox:
-    """A fresh fake host with a copy of this machine's /etc (skips where namespaces are unavailable)."""
-    reason = _sandbox_support()
+@pytest.fixture(scope="session")
+def etc_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This machine's /etc, copied once per session, without any Kubernetes state it may have."""
+    reason = _sandbox_support(tmp_path_factory.mktemp("overlay-probe"))
     if reason is not None:
         pytest.skip(f"sandboxed script run: {reason}")
-    box = Sandbox(root=tmp_path / "host")
-    box.root.mkdir()
-    subprocess.run(["cp", "-a", "/etc", str(box.etc)], check=True)
-    # The fake host starts without any Kubernetes state, whatever this machine has.
-    shutil.rmtree(box.etc / "kubernetes", ignore_errors=True)
-    box.tmp.mkdir()
-    box.out.mkdir()
-    return box
+    copy = tmp_path_factory.mktemp("etc-copy") / "etc"
+    subprocess.run(["cp", "-a", "/etc", str(copy)], check=True)
+    shutil.rmtree(copy / "kubernetes", ignore_errors=True)
+    return copy
+
+
+@pytest.fixture
+def sandbox_factory(tmp_path: Path, etc_copy: Path) -> Callable[[], Sandbox]:
+    """Makes fresh fake hosts, each with its own writable /etc."""
+    count = 0
+
+    def make() -> Sandbox:
+        nonlocal count
+        count += 1
+        box = Sandbox(root=tmp_path / f"host-{count}", lower=etc_copy)
+        for directory in (box.etc, box.tmp, box.out):
+            directory.mkdir(parents=True)
+        return box
+
+    return make
+
+
+@pytest.fixture
+def sandbox(sandbox_factory: Callable[[], Sandbox]) -> Sandbox:
+    """One fresh fake host."""
+    return sandbox_factory()
