@@ -407,12 +407,13 @@ def _required_terms(raw: object, path: str) -> tuple[NodeSelectorTerm, ...] | No
 
 
 def _names_conflict(raw: object, path: str) -> bool:
-    """kube-scheduler's NodeAffinity PreFilter over the raw terms: walking them in order, a term without a
-    ``metadata.name In`` requirement allows every node (stop, no conflict); a term whose ``In`` value sets
-    do not intersect is a conflict."""
+    """kube-scheduler's NodeAffinity PreFilter over the raw terms: each term allows the intersection of its
+    ``metadata.name In`` sets, the terms together their union; a term without such a requirement allows
+    every node. The pod conflicts when that union is empty."""
     if raw is None:
         return False
     terms = _list(_mapping(raw, path).get("nodeSelectorTerms"), f"{path}.nodeSelectorTerms")
+    allowed: set[str] = set()
     for index, item in enumerate(terms):
         names: set[str] | None = None
         here = f"{path}.nodeSelectorTerms[{index}]"
@@ -423,9 +424,8 @@ def _names_conflict(raw: object, path: str) -> bool:
                 names = values if names is None else names & values
         if names is None:
             return False
-        if not names:
-            return True
-    return False
+        allowed |= names
+    return bool(terms) and not allowed
 
 
 def _preferred_terms(raw: object, path: str) -> tuple[PreferredTerm, ...]:
