@@ -24,15 +24,20 @@ fail() {
 # A provider's "4 GB" plan shows about 3.8 GiB to the OS and a "40 GB" disk about 37 GiB, so sizes are
 # accepted from 90 % of what is declared.
 readonly TOLERANCE_PERCENT=90
+# big_enough HAVE_GIB DECLARED_GIB: sizes may be fractional, which bash arithmetic is not.
+big_enough() { awk -v have="$1" -v declared="$2" -v pct="$TOLERANCE_PERCENT" 'BEGIN { exit !(have * 100 >= declared * pct) }'; }
+gib() { awk -v bytes="$1" 'BEGIN { printf "%.2f", bytes / 1073741824 }'; }
 
 case "$KUBEVPS_ROLE" in
   control-plane) required_ports=(6443 2379 2380 10250 10257 10259) ;;
   worker) required_ports=(10250) ;;
   *) die "ROLE is '$KUBEVPS_ROLE'; expected control-plane or worker" ;;
 esac
-for name in CPU MEMORY_GIB DISK_GIB; do
+[[ $KUBEVPS_CPU =~ ^[1-9][0-9]*$ ]] || die "CPU is '$KUBEVPS_CPU'; expected a positive whole number"
+for name in MEMORY_GIB DISK_GIB; do
   value_var="KUBEVPS_$name"
-  [[ ${!value_var} =~ ^[1-9][0-9]*$ ]] || die "$name is '${!value_var}'; expected a positive whole number"
+  [[ ${!value_var} =~ ^[0-9]+(\.[0-9]+)?$ && ! ${!value_var} =~ ^0+(\.0+)?$ ]] ||
+    die "$name is '${!value_var}'; expected a positive number of GiB such as 4 or 3.5"
 done
 [[ $EUID -eq 0 ]] || die "preflight must run as root (product_uuid is readable by root only); give the SSH user passwordless sudo"
 
@@ -58,17 +63,15 @@ else
   fail "the host has $cpus CPUs; the stack declares $KUBEVPS_CPU - fix size.cpu in the stack config or pick a bigger plan"
 fi
 
-mem_kib=$(awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo)
-mem_gib=$(awk -v kib="$mem_kib" 'BEGIN { printf "%.1f", kib / 1048576 }')
-if ((mem_kib * 100 >= KUBEVPS_MEMORY_GIB * 1048576 * TOLERANCE_PERCENT)); then
+mem_gib=$(gib "$(awk '$1 == "MemTotal:" { print $2 * 1024 }' /proc/meminfo)")
+if big_enough "$mem_gib" "$KUBEVPS_MEMORY_GIB"; then
   log "memory: $mem_gib GiB (declared $KUBEVPS_MEMORY_GIB GiB)"
 else
   fail "the host has $mem_gib GiB of memory; the stack declares $KUBEVPS_MEMORY_GIB GiB (at least $TOLERANCE_PERCENT % of it is needed) - fix size.memoryGiB or pick a bigger plan"
 fi
 
-disk_bytes=$(df --block-size=1 --output=size / | tail -n 1 | tr -d ' ')
-disk_gib=$(awk -v b="$disk_bytes" 'BEGIN { printf "%.1f", b / 1073741824 }')
-if ((disk_bytes * 100 >= KUBEVPS_DISK_GIB * 1073741824 * TOLERANCE_PERCENT)); then
+disk_gib=$(gib "$(df --block-size=1 --output=size / | tail -n 1 | tr -d ' ')")
+if big_enough "$disk_gib" "$KUBEVPS_DISK_GIB"; then
   log "disk: root filesystem $disk_gib GiB (declared $KUBEVPS_DISK_GIB GiB)"
 else
   fail "the root filesystem is $disk_gib GiB; the stack declares $KUBEVPS_DISK_GIB GiB (at least $TOLERANCE_PERCENT % of it is needed) - grow the filesystem (resize2fs/growpart) or fix size.diskGiB"

@@ -9,7 +9,6 @@ the printed value or preflight's explanation, whichever this machine warrants.
 
 from __future__ import annotations
 
-import math
 import os
 import socket
 from collections.abc import Iterator
@@ -57,7 +56,7 @@ def host(sandbox):
     return sandbox
 
 
-def _preflight(host, role: str = "worker", cpu: int = 1, memory: int = 1, disk: int = 1):
+def _preflight(host, role: str = "worker", cpu: object = 1, memory: object = 1, disk: object = 1):
     return host.run_step(
         "preflight",
         {
@@ -107,24 +106,30 @@ def test_other_releases_are_refused_with_what_to_do(host, os_id: str, version: s
 
 
 def test_memory_is_accepted_down_to_ninety_percent_of_the_declared_size(host) -> None:
-    largest_accepted = math.floor(_memory_gib() / 0.9)
-
-    accepted = _preflight(host, memory=largest_accepted)
-    refused = _preflight(host, memory=largest_accepted + 1)
+    # Declared sizes a little under and over what the 90 % tolerance allows.
+    limit = _memory_gib() / 0.9
+    accepted = _preflight(host, memory=f"{limit * 0.99:.2f}")
+    refused = _preflight(host, memory=f"{limit * 1.01:.2f}")
 
     _assert_only_machine_failures(accepted.stderr)
-    refused.assert_fails(f"the stack declares {largest_accepted + 1} GiB (at least 90 % of it is needed)")
+    refused.assert_fails(f"the stack declares {limit * 1.01:.2f} GiB (at least 90 % of it is needed)")
+
+
+def test_fractional_sizes_are_accepted(host) -> None:
+    run = _preflight(host, memory="0.5", disk="1.5")
+
+    _assert_only_machine_failures(run.stderr)
+    assert "(declared 0.5 GiB)" in run.stderr
 
 
 def test_disk_is_accepted_down_to_ninety_percent_of_the_declared_size(host) -> None:
-    largest_accepted = math.floor(_disk_gib() / 0.9)
-
-    accepted = _preflight(host, disk=largest_accepted)
-    refused = _preflight(host, disk=largest_accepted + 1)
+    limit = _disk_gib() / 0.9
+    accepted = _preflight(host, disk=f"{limit * 0.99:.2f}")
+    refused = _preflight(host, disk=f"{limit * 1.01:.2f}")
 
     _assert_only_machine_failures(accepted.stderr)
     refused.assert_fails(
-        f"the root filesystem is {_disk_gib():.1f} GiB; the stack declares {largest_accepted + 1}"
+        f"the root filesystem is {_disk_gib():.2f} GiB; the stack declares {limit * 1.01:.2f}"
     )
 
 
@@ -174,7 +179,15 @@ def test_ports_are_not_checked_on_a_cluster_member(host) -> None:
     [
         pytest.param("master", 1, "ROLE is 'master'; expected control-plane or worker", id="role"),
         pytest.param("worker", 0, "CPU is '0'; expected a positive whole number", id="cpu-zero"),
+        pytest.param("worker", "1.5", "CPU is '1.5'; expected a positive whole number", id="cpu-fraction"),
     ],
 )
-def test_bad_params_are_refused(host, role: str, cpu: int, message: str) -> None:
+def test_bad_params_are_refused(host, role: str, cpu: object, message: str) -> None:
     _preflight(host, role=role, cpu=cpu).assert_fails(message)
+
+
+@pytest.mark.parametrize("memory", ["0", "0.0", "4GiB", "-4", ".5"])
+def test_bad_sizes_are_refused(host, memory: str) -> None:
+    _preflight(host, memory=memory).assert_fails(
+        f"MEMORY_GIB is '{memory}'; expected a positive number of GiB"
+    )
