@@ -1,4 +1,4 @@
-"""TaintToleration: kube-scheduler 1.28 filter and PreferNoSchedule score; the business-line key is ignored."""
+"""TaintToleration: kube-scheduler 1.28 filter and PreferNoSchedule score; business-line taints ignored."""
 
 from __future__ import annotations
 

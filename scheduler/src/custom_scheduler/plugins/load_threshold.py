@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 NAME: Final = names.LOAD_THRESHOLD
 ERR_REASON: Final = "node(s) were above the load threshold"
+_EPSILON: Final = 1e-9  # 3600m of 4000m is 90.00000000000001 % in floating point; exactly at the limit fits
 
 
 class LoadThreshold:
@@ -43,7 +44,7 @@ class LoadThreshold:
             return None
         rows = np.arange(cluster.size, dtype=np.int64)
         load = utilisation(None, cluster, rows, max_age=self.max_age)
-        over = (load.cpu * 100 > self.cpu_percent) | (load.memory * 100 > self.memory_percent)
+        over = (load.cpu * 100 > self.cpu_percent + _EPSILON) | (load.memory * 100 > self.memory_percent + _EPSILON)
         return Verdicts.single(Code.UNSCHEDULABLE, ERR_REASON, load.measured & over)
 
 
