@@ -63,6 +63,10 @@ class Sandbox:
     root: Path
     lower: Path
     fakes: dict[str, str] = field(default_factory=dict)
+    # Host directories (besides /etc) replaced by empty, persistent per-sandbox ones, e.g. ("/var/lib",).
+    state_dirs: tuple[str, ...] = ()
+    # Run in a new, empty network namespace, so no firewall or interface of this machine can be touched.
+    private_network: bool = False
 
     @property
     def etc(self) -> Path:
@@ -88,6 +92,11 @@ class Sandbox:
             target.write_text(content)
         target.chmod(mode)
         return target
+
+    def state(self, path: str) -> Path:
+        """Where a path under one of `state_dirs` lives on the real filesystem."""
+        assert any(path == d or path.startswith(d + "/") for d in self.state_dirs), path
+        return self.root / "state" / path.lstrip("/")
 
     def path(self, path: str) -> Path:
         """Where a /etc path of the sandbox lives on the real filesystem (written files are in the upper
@@ -116,7 +125,11 @@ class Sandbox:
         work = self.root / "overlay-work"
         work.mkdir(exist_ok=True)
         overlay = f"lowerdir={self.lower},upperdir={self.etc},workdir={work}"
-        inner = f'mount -t overlay overlay -o {overlay} /etc && exec {shell} -c "$KUBEVPS_TEST_COMMAND"'
+        mounts = [f"mount -t overlay overlay -o {overlay} /etc"]
+        for directory in self.state_dirs:
+            self.state(directory).mkdir(parents=True, exist_ok=True)
+            mounts.append(f"mount --bind {self.state(directory)} {directory}")
+        inner = " && ".join([*mounts, f'exec {shell} -c "$KUBEVPS_TEST_COMMAND"'])
         environment = {
             "PATH": f"{bin_dir}:{os.environ['PATH']}",
             "TMPDIR": str(self.tmp),
@@ -127,7 +140,16 @@ class Sandbox:
             **(env or {}),
         }
         completed = subprocess.run(
-            ["unshare", "--mount", "--propagation", "private", "bash", "-c", inner],
+            [
+                "unshare",
+                "--mount",
+                *(["--net"] if self.private_network else []),
+                "--propagation",
+                "private",
+                "bash",
+                "-c",
+                inner,
+            ],
             input=stdin,
             capture_output=True,
             text=True,
