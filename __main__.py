@@ -1,0 +1,25 @@
+"""Composition root of the KubeVPS Pulumi program: stack config -> cluster -> add-ons -> stack outputs."""
+
+import pulumi
+
+from infra import config as stack_config
+from infra.cluster import Cluster
+from infra.nodes.base import SshAccess
+
+config = stack_config.load()
+ssh = SshAccess(
+    user=config.ssh.user,
+    private_key=pulumi.Output.secret(config.ssh.private_key.get_secret_value()),
+    public_key=config.ssh_public_key,
+)
+cluster = Cluster(config.cluster.name, config, ssh=ssh)
+
+pulumi.export("kubeconfig", cluster.kubeconfig)
+pulumi.export("apiEndpoint", cluster.api_endpoint)
+pulumi.export(
+    "nodes",
+    {
+        node.spec.name: {"role": node.spec.role, "publicIp": node.public_ip, "privateIp": node.private_ip}
+        for node in cluster.nodes
+    },
+)

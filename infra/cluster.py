@@ -1,0 +1,104 @@
+"""The Cluster component: machines -> bootstrap (incl. CNI) -> kubeconfig -> Kubernetes provider."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.catalog import HCLOUD
+from infra.config import NodeConfig, StackConfig
+from infra.firewall import Rule, host_cidr, node_rules
+from infra.kubeadm.bootstrap import Bootstrap
+from infra.nodes.base import SshAccess, VpsNode
+from infra.nodes.digitalocean import DigitalOceanFirewall, DigitalOceanNode, DigitalOceanProject
+from infra.nodes.existing import ExistingNode
+from infra.nodes.hcloud import HcloudFirewall, HcloudNode, HcloudProject
+
+ROLES = ("control-plane", "worker")
+
+
+class Cluster(pulumi.ComponentResource):
+    """A kubeadm cluster on the stack's machines, and a Kubernetes provider for what runs on it.
+
+    Outputs: ``nodes`` (in config order), ``kubeconfig`` (secret), ``api_endpoint`` and ``provider``,
+    whose ``cluster_identifier`` is the cluster name, so a changed kubeconfig never replaces it (nor,
+    with it, every object it manages).
+    """
+
+    def __init__(
+        self, name: str, config: StackConfig, *, ssh: SshAccess, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("kubevps:index:Cluster", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.nodes = _machines(name, config, ssh, child)
+        _cloud_firewalls(name, config, self.nodes, child)
+        bootstrap = Bootstrap(f"{name}-bootstrap", config=config, nodes=self.nodes, opts=child)
+        self.kubeconfig = bootstrap.kubeconfig
+        self.api_endpoint = bootstrap.api_endpoint
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            cluster_identifier=f"kubevps-{config.cluster.name}",
+            delete_unreachable=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=bootstrap.ready),
+        )
+        self.register_outputs({"apiEndpoint": self.api_endpoint, "kubeconfig": self.kubeconfig})
+
+
+def _machines(name: str, config: StackConfig, ssh: SshAccess, child: pulumi.ResourceOptions) -> list[VpsNode]:
+    cluster = config.cluster.name
+    hcloud_project: HcloudProject | None = None
+    do_project: DigitalOceanProject | None = None
+    if hcloud_specs := [n for n in config.nodes if n.provider == "hcloud"]:
+        zone = HCLOUD.locations[str(hcloud_specs[0].region)].network_zone
+        hcloud_project = HcloudProject(
+            f"{name}-hcloud", cluster=cluster, network_zone=zone, ssh=ssh, opts=child
+        )
+    if do_specs := [n for n in config.nodes if n.provider == "digitalocean"]:
+        regions = [str(n.region) for n in do_specs]
+        do_project = DigitalOceanProject(
+            f"{name}-digitalocean", cluster=cluster, regions=regions, ssh=ssh, opts=child
+        )
+
+    def machine(spec: NodeConfig) -> VpsNode:
+        if spec.provider == "hcloud" and hcloud_project is not None:
+            return HcloudNode(spec.name, spec, project=hcloud_project, cluster=cluster, ssh=ssh, opts=child)
+        if spec.provider == "digitalocean" and do_project is not None:
+            return DigitalOceanNode(spec.name, spec, project=do_project, cluster=cluster, ssh=ssh, opts=child)
+        return ExistingNode(spec.name, spec, ssh=ssh, opts=child)
+
+    return [machine(spec) for spec in config.nodes]
+
+
+def _cloud_firewalls(
+    name: str, config: StackConfig, nodes: Sequence[VpsNode], child: pulumi.ResourceOptions
+) -> None:
+    """Provider firewalls with the host firewall's rules, for the nodes a provider created."""
+    addresses = [ip.apply(host_cidr) for n in nodes for ip in (n.public_ip, n.private_ip)]
+    control_planes = [
+        ip.apply(host_cidr) for n in nodes if n.spec.is_control_plane for ip in (n.public_ip, n.private_ip)
+    ]
+    lift: Callable[[str], pulumi.Output[str]] = pulumi.Output.from_input
+    rules: dict[str, Sequence[Rule[pulumi.Output[str]]]] = {
+        role: node_rules(
+            config.cluster,
+            control_plane=role == "control-plane",
+            cluster_nodes=addresses,
+            control_planes=control_planes,
+            cidr=lift,
+        )
+        for role in ROLES
+    }
+    cluster = config.cluster.name
+    hcloud_nodes = [n for n in nodes if isinstance(n, HcloudNode)]
+    if hcloud_nodes:
+        HcloudFirewall(
+            f"{name}-hcloud-firewall", cluster=cluster, nodes=hcloud_nodes, rules_by_role=rules, opts=child
+        )
+    do_nodes = [n for n in nodes if isinstance(n, DigitalOceanNode)]
+    if do_nodes:
+        DigitalOceanFirewall(
+            f"{name}-digitalocean-firewall", cluster=cluster, nodes=do_nodes, rules_by_role=rules, opts=child
+        )

@@ -1,0 +1,284 @@
+"""The bootstrap graph (DESIGN.md 2.2): kubeadm over SSH, one ``remote.Command`` per step and node.
+
+Per node: preflight, then prepare. On the first control plane: ``kubeadm init``, the CNI, and the admin
+kubeconfig read back as a secret. Every other node joins with fresh credentials minted for it on the
+first control plane: control planes one after another, workers in parallel (a worker's join never waits
+on another worker). Nodes that leave the stack are drained, reset and deregistered.
+
+Three pulumi-command traps shape the graph:
+- ``delete`` also runs when a command is *replaced*, so teardown lives on resources whose inputs never
+  force a replacement (no ``triggers``): they are only deleted when their node leaves the stack.
+- Nothing runs in preview, so nothing here needs a command's output to decide the graph's shape.
+- ``environment`` needs sshd's ``AcceptEnv``; secrets therefore travel on stdin only, parameters are
+  written into the script text (see ``scripts.render_script``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Final
+
+import pulumi
+from pulumi_command import remote
+
+from infra.config import StackConfig
+from infra.firewall import API_SERVER_PORT, host_cidr, node_rules, render_nftables
+from infra.kubeadm.render import render_init_configuration
+from infra.kubeadm.scripts import remote_command, render_script
+from infra.nodes.base import VpsNode
+
+JOIN_TOKEN_TTL: Final = "1h"
+"""Join credentials are minted per join and expire soon after; a retry after that needs
+``pulumi up --target-replace <the node's join-credentials URN>``."""
+
+Params = Mapping[str, pulumi.Input[str]]
+
+
+class Bootstrap(pulumi.ComponentResource):
+    """Turns prepared-or-not VPS nodes into a kubeadm cluster.
+
+    Outputs: ``kubeconfig`` (secret; the server is the public API endpoint), ``api_endpoint``
+    (``host:port``), and ``ready``: the last steps, for resources that need a working cluster.
+    """
+
+    kubeconfig: pulumi.Output[str]
+    api_endpoint: pulumi.Output[str]
+    ready: list[pulumi.Resource]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        config: StackConfig,
+        nodes: Sequence[VpsNode],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("kubevps:index:Bootstrap", name, None, opts)
+        self._config = config
+        by_name = {n.spec.name: n for n in nodes}
+        first = by_name[config.first_control_plane.name]
+        self.api_endpoint = (
+            pulumi.Output.from_input(config.cluster.control_plane_endpoint)
+            if config.cluster.control_plane_endpoint
+            else first.public_ip.apply(lambda ip: f"{_host(ip)}:{API_SERVER_PORT}")
+        )
+
+        prepared = {node.spec.name: self._prepare(node, nodes) for node in nodes}
+        init = self._init(first, nodes, after=prepared[first.spec.name])
+        cni = self._command(
+            first,
+            "cni",
+            {
+                "CNI": config.cluster.cni,
+                "POD_SUBNET": config.cluster.pod_subnet,
+                "MTU": str(config.cluster.effective_mtu),
+            },
+            depends_on=[init],
+        )
+        kubeconfig = self._command(
+            first,
+            "kubeconfig",
+            {"API_ENDPOINT": self.api_endpoint},
+            depends_on=[init],
+            secret_stdout=True,
+        )
+        self.kubeconfig = pulumi.Output.secret(kubeconfig.stdout)
+
+        joins: list[pulumi.Resource] = []
+        previous_control_plane: list[pulumi.Resource] = [init]
+        for node in nodes:
+            if node is first:
+                continue
+            join = self._join(
+                node, first, depends_on=[init, cni, prepared[node.spec.name], *previous_control_plane]
+            )
+            if node.spec.is_control_plane:
+                previous_control_plane = [join]
+            self._teardown(node, first, join)
+            joins.append(join)
+
+        self.ready = [cni, kubeconfig, *joins]
+        self.register_outputs({"apiEndpoint": self.api_endpoint, "kubeconfig": self.kubeconfig})
+
+    def _prepare(self, node: VpsNode, nodes: Sequence[VpsNode]) -> remote.Command:
+        spec = node.spec
+        size = spec.declared_size
+        preflight = self._command(
+            node,
+            "preflight",
+            {
+                "NODE_NAME": spec.name,
+                "ROLE": spec.role,
+                "CPU": str(size.cpu),
+                "MEMORY_GIB": f"{size.memory_gib:g}",
+                "DISK_GIB": str(size.disk_gib),
+            },
+            replace_with_machine=True,
+        )
+        labels = ",".join(f"{k}={v}" for k, v in sorted(spec.node_labels.items()))
+        return self._command(
+            node,
+            "prepare",
+            {
+                "K8S_VERSION": self._config.kubernetes_version,
+                "NODE_IP": node.private_ip,
+                "NODE_LABELS": labels,
+                "NFT_RULESET": self._host_firewall(node, nodes),
+            },
+            depends_on=[preflight],
+            replace_with_machine=True,
+        )
+
+    def _host_firewall(self, node: VpsNode, nodes: Sequence[VpsNode]) -> pulumi.Output[str]:
+        addresses = pulumi.Output.all(*(ip for n in nodes for ip in (n.public_ip, n.private_ip)))
+        control_plane_addresses = pulumi.Output.all(
+            *(ip for n in nodes if n.spec.is_control_plane for ip in (n.public_ip, n.private_ip))
+        )
+        cluster = self._config.cluster
+        return pulumi.Output.all(addresses, control_plane_addresses).apply(
+            lambda args: render_nftables(
+                node_rules(
+                    cluster,
+                    control_plane=node.spec.is_control_plane,
+                    cluster_nodes=[host_cidr(ip) for ip in args[0]],
+                    control_planes=[host_cidr(ip) for ip in args[1]],
+                    cidr=str,
+                )
+            )
+        )
+
+    def _init(self, first: VpsNode, nodes: Sequence[VpsNode], *, after: pulumi.Resource) -> remote.Command:
+        config = self._config
+        spec = first.spec
+        control_planes = [n for n in nodes if n.spec.is_control_plane]
+        sans = pulumi.Output.all(
+            self.api_endpoint.apply(lambda endpoint: endpoint.rpartition(":")[0].strip("[]")),
+            *(ip for n in control_planes for ip in (n.public_ip, n.private_ip)),
+        )
+        kubeadm_config = pulumi.Output.all(sans, self.api_endpoint, first.private_ip).apply(
+            lambda args: render_init_configuration(
+                cluster_name=config.cluster.name,
+                kubernetes_version=config.kubernetes_version,
+                control_plane_endpoint=args[1],
+                cert_sans=args[0],
+                pod_subnet=config.cluster.pod_subnet,
+                service_subnet=config.cluster.service_subnet,
+                node_name=spec.name,
+                node_ip=args[2],
+                advertise_address=args[2],
+                node_labels=spec.node_labels,
+            )
+        )
+        return self._command(
+            first,
+            "init",
+            {"NODE_NAME": spec.name, "KUBEADM_CONFIG": kubeadm_config},
+            depends_on=[after],
+        )
+
+    def _join(
+        self, node: VpsNode, first: VpsNode, *, depends_on: Sequence[pulumi.Resource]
+    ) -> remote.Command:
+        spec = node.spec
+        join_as = spec.role
+        credentials = self._command(
+            first,
+            "join-credentials",
+            {
+                "NODE_NAME": spec.name,
+                "JOIN_AS": join_as,
+                "API_ENDPOINT": self.api_endpoint,
+                "TOKEN_TTL": JOIN_TOKEN_TTL,
+            },
+            name=f"{spec.name}-join-credentials",
+            depends_on=depends_on,
+            secret_stdout=True,
+            triggers=[node.identity],
+        )
+        params: dict[str, pulumi.Input[str]] = {"NODE_NAME": spec.name, "JOIN_AS": join_as}
+        if spec.is_control_plane:
+            params["ADVERTISE_ADDRESS"] = node.private_ip
+        return self._command(
+            node,
+            "join",
+            params,
+            stdin=credentials.stdout,
+            depends_on=[*depends_on, credentials],
+            replace_with_machine=True,
+        )
+
+    def _teardown(self, node: VpsNode, first: VpsNode, join: remote.Command) -> None:
+        """Drain, reset and deregister a node when it leaves the stack.
+
+        Pulumi deletes dependents first, so the chain deregister <- reset <- drain runs, on deletion,
+        as drain, then reset, then deregister. None of these has triggers: they are never replaced.
+        """
+        node_name = {"NODE_NAME": node.spec.name}
+        deregister = self._teardown_command(first, node, "deregister", node_name, depends_on=[join])
+        reset = self._teardown_command(node, node, "reset", {}, depends_on=[deregister])
+        self._teardown_command(first, node, "drain", node_name, depends_on=[reset])
+
+    def _teardown_command(
+        self,
+        host: VpsNode,
+        subject: VpsNode,
+        step: str,
+        params: Params,
+        *,
+        depends_on: Sequence[pulumi.Resource],
+    ) -> remote.Command:
+        script = self._script(step, params)
+        return remote.Command(
+            f"{subject.spec.name}-{step}",
+            connection=host.connection,
+            create=f"echo 'kubevps: {step} of {subject.spec.name} runs when the node leaves the stack'",
+            delete=script,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(depends_on)),
+        )
+
+    def _script(self, step: str, params: Params) -> pulumi.Output[str]:
+        names = list(params)
+        become_root = self._config.ssh.become_root
+        return pulumi.Output.all(*(params[n] for n in names)).apply(
+            lambda values: remote_command(
+                render_script(step, dict(zip(names, values, strict=True))), step=step, become_root=become_root
+            )
+        )
+
+    def _command(
+        self,
+        node: VpsNode,
+        step: str,
+        params: Params,
+        *,
+        name: str | None = None,
+        stdin: pulumi.Input[str] | None = None,
+        depends_on: Sequence[pulumi.Resource] = (),
+        secret_stdout: bool = False,
+        replace_with_machine: bool = False,
+        triggers: Sequence[pulumi.Input[str]] | None = None,
+    ) -> remote.Command:
+        """One step on one host.
+
+        ``replace_with_machine`` re-runs the step on a replacement machine (its identity changes);
+        ``secret_stdout`` keeps the output out of logs and marks it secret.
+        """
+        if replace_with_machine:
+            triggers = [node.identity]
+        return remote.Command(
+            name or f"{node.spec.name}-{step}",
+            connection=node.connection,
+            create=self._script(step, params),
+            stdin=stdin,
+            triggers=list(triggers) if triggers is not None else None,
+            logging=remote.Logging.STDERR if secret_stdout else None,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=list(depends_on),
+                additional_secret_outputs=["stdout"] if secret_stdout else None,
+            ),
+        )
+
+
+def _host(ip: str) -> str:
+    return f"[{ip}]" if ":" in ip else ip
