@@ -31,6 +31,9 @@ readonly K8S_REPO="https://pkgs.k8s.io/core:/stable:/${K8S_MINOR}/deb/"
 [[ $NODE_LABELS =~ ^[A-Za-z0-9./_=,-]*$ ]] ||
   die "NODE_LABELS is '$NODE_LABELS'; expected comma-separated key=value labels without spaces"
 
+workdir=$(mktemp -d -t kubevps-prepare.XXXXXX)
+trap 'rm -rf -- "$workdir"' EXIT
+
 export DEBIAN_FRONTEND=noninteractive
 # Fresh VPS images often run unattended-upgrades or cloud-init's apt at first boot: wait for the dpkg
 # lock instead of failing on it, and keep existing config files on upgrades.
@@ -146,11 +149,9 @@ systemctl enable --now --quiet containerd
 # --- Kubernetes packages from pkgs.k8s.io, one repository per minor. --------------------------------
 # The key is fetched every run and replaced only if it differs: that picks up a rotated signing key
 # (the EOL repositories' keys have expired before) without touching an unchanged host.
-keyring_tmp=$(mktemp)
-trap 'rm -f -- "$keyring_tmp"' EXIT
 curl -fsSL --retry 5 --retry-delay 3 --retry-all-errors --connect-timeout 20 "${K8S_REPO}Release.key" |
-  gpg --dearmor --yes -o "$keyring_tmp"
-install_content "$KEYRING" 0644 <"$keyring_tmp"
+  gpg --dearmor --yes -o "$workdir/keyring.gpg"
+install_content "$KEYRING" 0644 <"$workdir/keyring.gpg"
 repo_changed=$changed
 install_content /etc/apt/sources.list.d/kubernetes.list 0644 <<EOF
 deb [signed-by=$KEYRING] $K8S_REPO /
@@ -172,7 +173,7 @@ if ((${#outdated[@]} > 0)); then
   if [[ -e /etc/kubernetes/kubelet.conf ]] && [[ -n $(installed_version kubelet) ]]; then
     die "this host is already a cluster member with ${outdated[*]} installed, but K8S_VERSION is $KUBEVPS_K8S_VERSION; upgrade it with kubeadm upgrade, or set kubernetesVersion back"
   fi
-  log "installing kubelet, kubeadm and kubectl $KUBEVPS_K8S_VERSION (was: ${outdated[*]})"
+  log "installing kubelet, kubeadm and kubectl $KUBEVPS_K8S_VERSION (not at that version: ${outdated[*]})"
   if [[ $apt_updated == false || $repo_changed == true ]]; then
     apt_get update
   fi
@@ -207,16 +208,18 @@ if grep -Eq '^[[:space:]]*flush[[:space:]]+ruleset' <<<"$KUBEVPS_NFT_RULESET"; t
   die "NFT_RULESET contains 'flush ruleset', which would delete the Kubernetes and CNI rules; define only table inet kubevps"
 fi
 # The declare-then-delete prelude makes loading the file replace the table in one transaction, so a
-# reload never leaves the host without rules and never duplicates them.
-install_content "$FIREWALL_FILE" 0600 <<EOF
+# reload never leaves the host without rules and never duplicates them. The kernel checks the new file
+# before it replaces the one the next boot loads.
+cat >"$workdir/firewall.nft" <<EOF
 #!/usr/sbin/nft -f
 # Written by KubeVPS prepare.sh; loaded at boot by $FIREWALL_UNIT. Edit the stack, not this file.
 table inet kubevps
 delete table inet kubevps
 $KUBEVPS_NFT_RULESET
 EOF
+nft --check --file "$workdir/firewall.nft" || die "nft rejects NFT_RULESET (errors above); fix the firewall rendering"
+install_content "$FIREWALL_FILE" 0600 <"$workdir/firewall.nft"
 firewall_changed=$changed
-nft --check --file "$FIREWALL_FILE" || die "nft rejects $FIREWALL_FILE (errors above); fix the firewall rendering"
 install_content "/etc/systemd/system/$FIREWALL_UNIT" 0644 <<EOF
 [Unit]
 Description=KubeVPS host firewall (nftables table inet kubevps)
