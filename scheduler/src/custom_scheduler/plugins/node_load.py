@@ -1,8 +1,11 @@
-"""NodeLoad: low real load first. Score = 100 - utilisation%, averaged over CPU and memory, rounded down.
+"""NodeLoad: low real load first.
 
-Utilisation comes from the load view (:mod:`custom_scheduler.plugins.load`) including the incoming pod's
-estimated use, so any node that already carries a just-placed pod scores below an identical idle one and
-a burst of identical pods spreads over identical nodes.
+Raw score: the free share of a node in basis points, ``10000 * (1 - busy)``, where ``busy`` is the
+utilisation (measured, or requested without fresh metrics; :mod:`custom_scheduler.plugins.load`) averaged
+over CPU and memory, including the incoming pod's estimated use. Normalised as kube-scheduler's
+``DefaultNormalizeScore``: ``100 * raw / max(raw)`` over the feasible nodes, so the least loaded node
+scores 100 and every node carrying more load scores less, however small the difference: that is what
+makes a burst of identical pods spread over identical idle nodes instead of tying and piling up.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 
 from custom_scheduler.cluster import Int64Array
-from custom_scheduler.framework.interface import MAX_NODE_SCORE
+from custom_scheduler.framework.interface import default_normalize
 from custom_scheduler.objects import PodInfo
 from custom_scheduler.plugins import names
 from custom_scheduler.plugins.load import utilisation
@@ -22,7 +25,8 @@ if TYPE_CHECKING:
     from custom_scheduler.config import SchedulerConfig
 
 NAME: Final = names.NODE_LOAD
-_EPSILON: Final = 1e-9  # 1 - 0.01 is 0.98999... in binary floating point; do not lose a point to that
+BASIS_POINTS: Final = 10_000
+_EPSILON: Final = 1e-6  # 1 - 0.01 is 0.98999... in binary floating point; do not lose a point to that
 
 
 class NodeLoad:
@@ -36,11 +40,11 @@ class NodeLoad:
     def score(self, pod: PodInfo, cluster: Cluster, rows: Int64Array) -> Int64Array:
         load = utilisation(pod, cluster, rows, max_age=self.max_age)
         busy = np.minimum((load.cpu + load.memory) / 2, 1.0)
-        scores: Int64Array = np.floor((1.0 - busy) * MAX_NODE_SCORE + _EPSILON).astype(np.int64)
-        return scores
+        free: Int64Array = np.floor((1.0 - busy) * BASIS_POINTS + _EPSILON).astype(np.int64)
+        return free
 
     def normalize(self, scores: Int64Array) -> Int64Array:
-        return scores
+        return default_normalize(scores, reverse=False)
 
 
 def new(config: SchedulerConfig) -> NodeLoad:
