@@ -78,8 +78,8 @@ class Recorder(mocks.Mocks):
         self._counter += 1
         return str(self._counter), {**args.inputs, **_provider_outputs(args.typ, args.name, self._counter)}
 
-    def call(self, args: mocks.MockCallArgs) -> dict[str, Any]:
-        return {}
+    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
 
 
 class RecordingMonitor(mocks.MockMonitor):
@@ -90,7 +90,7 @@ class RecordingMonitor(mocks.MockMonitor):
         self.recorder = recorder
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
             dependencies = list(request.dependencies)
             for deps in request.propertyDependencies.values():
@@ -117,10 +117,11 @@ def _provider_outputs(type_: str, name: str, index: int) -> dict[str, Any]:
         if name.endswith("-join-credentials"):
             return {"stdout": "b2ZmbGluZS1wbGFuLWpvaW4tYnVuZGxl", "stderr": ""}
         if name.endswith("-preflight"):
-            host = uuid.uuid5(uuid.NAMESPACE_DNS, name)
-            return {
-                "stdout": f"kubevps: product_uuid={host}\nkubevps: mac=02:00:00:00:{index // 256:02x}:{index % 256:02x}\n"
-            }
+            host, mac = (
+                uuid.uuid5(uuid.NAMESPACE_DNS, name),
+                f"02:00:00:00:{index // 256:02x}:{index % 256:02x}",
+            )
+            return {"stdout": f"kubevps: product_uuid={host}\nkubevps: mac={mac}\n", "stderr": ""}
         return {"stdout": "", "stderr": ""}
     if type_ == "hcloud:index/server:Server":
         return {"ipv4Address": public}
@@ -195,11 +196,11 @@ def _throwaway_private_key() -> str:
 def _quiet_engine_logs() -> Iterator[None]:
     """The mock engine logs each resource at INFO; the plan prints its own summary instead."""
     previous = pulumi.log.info
-    pulumi.log.info = lambda *args, **kwargs: None  # type: ignore[assignment]
+    pulumi.log.info = lambda *args, **kwargs: None
     try:
         yield
     finally:
-        pulumi.log.info = previous  # type: ignore[assignment]
+        pulumi.log.info = previous
 
 
 def run_program(stack: str, values: Mapping[str, str], secret_keys: list[str]) -> Recorder:
@@ -236,7 +237,7 @@ async def _stack_outputs() -> dict[str, Any]:
         output = pulumi.Output.from_input(value)
         plain = await output.future()
         resolved[name] = (
-            {rpc._special_sig_key: rpc._special_secret_sig, "value": plain}  # noqa: SLF001
+            {rpc._special_sig_key: rpc._special_secret_sig, "value": plain}
             if await output.is_secret()
             else plain
         )
@@ -247,7 +248,7 @@ async def _stack_outputs() -> dict[str, Any]:
 
 
 def _is_secret(value: Any) -> bool:
-    return isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig  # noqa: SLF001
+    return isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig
 
 
 def mask(value: Any) -> Any:
@@ -301,7 +302,7 @@ def outputs_json(recorder: Recorder) -> dict[str, dict[str, Any]]:
 
 
 def write_plan(recorder: Recorder, out: Path) -> dict[str, int]:
-    """Write resources.json, outputs.json, manifests/ and scripts/ into ``out``; return counts for the summary."""
+    """Write resources.json, outputs.json, manifests/ and scripts/ into ``out``; return counts of them."""
     resources = resources_json(recorder)
     manifests, scripts = out / "manifests", out / "scripts"
     for folder in (manifests, scripts):
