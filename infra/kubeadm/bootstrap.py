@@ -85,13 +85,15 @@ class Bootstrap(pulumi.ComponentResource):
         self.kubeconfig = pulumi.Output.secret(kubeconfig.stdout)
 
         joins: list[pulumi.Resource] = []
-        previous_control_plane: list[pulumi.Resource] = [init]
+        previous_control_plane: list[pulumi.Resource] = []
         for node in nodes:
             if node is first:
                 continue
-            join = self._join(
-                node, first, depends_on=[init, cni, prepared[node.spec.name], *previous_control_plane]
-            )
+            after: list[pulumi.Resource] = [init, cni, prepared[node.spec.name]]
+            if node.spec.is_control_plane:
+                # etcd members are added one at a time; workers join in parallel, after init only.
+                after += previous_control_plane
+            join = self._join(node, first, depends_on=after)
             if node.spec.is_control_plane:
                 previous_control_plane = [join]
             self._teardown(node, first, join)
