@@ -140,25 +140,24 @@ def _provider_outputs(type_: str, name: str, index: int) -> dict[str, Any]:
 # -- stack config -------------------------------------------------------------------------------------
 
 
-def read_stack_config(stack: str) -> tuple[dict[str, str], list[str]]:
-    """Config of ``stacks/Pulumi.<stack>.yaml`` as the engine passes it: JSON text per key, secret keys.
+def read_stack_config(stack: str, stack_dir: Path = ROOT / "stacks") -> tuple[dict[str, str], list[str]]:
+    """Config of ``<stack_dir>/Pulumi.<stack>.yaml`` as the engine passes it: JSON text per key, secret keys.
 
     Secure values become placeholders; an SSH private key becomes a throwaway key made for this plan
     only, so the public key derived from it looks like a real one.
     """
-    path = ROOT / "stacks" / f"Pulumi.{stack}.yaml"
+    path = stack_dir / f"Pulumi.{stack}.yaml"
     if not path.is_file():
         known = sorted(
-            p.name.removeprefix("Pulumi.").removesuffix(".yaml")
-            for p in (ROOT / "stacks").glob("Pulumi.*.yaml")
+            p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in stack_dir.glob("Pulumi.*.yaml")
         )
-        raise PlanError(f"{path.relative_to(ROOT)}: no such stack file; stacks: {', '.join(known) or 'none'}")
+        raise PlanError(f"{path}: no such stack file; stacks: {', '.join(known) or 'none'}")
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise PlanError(f"{path.relative_to(ROOT)}: not valid YAML: {exc}") from None
-    if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
-        raise PlanError(f"{path.relative_to(ROOT)}: expected a mapping with a 'config:' mapping")
+        raise PlanError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
+        raise PlanError(f"{path}: expected a mapping with a 'config:' mapping")
     values: dict[str, str] = {}
     secret_keys: list[str] = []
     for key, value in (document.get("config") or {}).items():
@@ -360,10 +359,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.plan", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", required=True, help="stack name: reads stacks/Pulumi.NAME.yaml")
     parser.add_argument("--out", type=Path, help="output folder (default build/plan/NAME)")
+    parser.add_argument("--stack-dir", type=Path, default=ROOT / "stacks", help="where stack files are")
     args = parser.parse_args(argv)
     out: Path = args.out or ROOT / "build" / "plan" / args.stack
     try:
-        values, secret_keys = read_stack_config(args.stack)
+        values, secret_keys = read_stack_config(args.stack, args.stack_dir)
         recorder = run_program(args.stack, values, secret_keys)
         out.mkdir(parents=True, exist_ok=True)
         counts = write_plan(recorder, out)
