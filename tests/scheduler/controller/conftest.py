@@ -7,7 +7,7 @@ directory pytest was started from (the test directories are not packages).
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,8 +16,11 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from custom_scheduler.config import SchedulerConfig  # noqa: E402
+from custom_scheduler.controller.runner import Controller  # noqa: E402
 from custom_scheduler.kube.client import KubeClient  # noqa: E402
 
+from tests.scheduler.controller.support import RunningController, fast_config  # noqa: E402
 from tests.scheduler.fakeapi import FakeApiServer  # noqa: E402
 
 
@@ -41,3 +44,23 @@ def client(kubeconfig: str) -> Iterator[KubeClient]:
     kube = KubeClient.from_kubeconfig(kubeconfig)
     yield kube
     kube.close()
+
+
+@pytest.fixture
+def start_controller(kubeconfig: str) -> Iterator[Callable[..., RunningController]]:
+    """Start Controllers (real client, real HTTP) in threads; all are stopped after the test."""
+    running: list[RunningController] = []
+
+    def start(config: SchedulerConfig | None = None, *, leader_elect: bool = False) -> RunningController:
+        client = KubeClient.from_kubeconfig(kubeconfig)
+        controller = Controller(
+            config or fast_config(), client, metrics_addr="127.0.0.1:0", leader_elect=leader_elect
+        )
+        handle = RunningController(controller)
+        handle.thread.start()
+        running.append(handle)
+        return handle
+
+    yield start
+    for handle in running:
+        handle.stop()

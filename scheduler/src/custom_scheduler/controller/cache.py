@@ -18,16 +18,29 @@ matters for scheduling, an assigned pod deleted or finished) move the queue's un
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any, Protocol
 
+from custom_scheduler.controller.informers import NodeMetricsRead, ResourceEvent
 from custom_scheduler.controller.queue import SchedulingQueue
+from custom_scheduler.errors import InputError
 from custom_scheduler.kube.watch import Changed, Listed, WatchEvent
 
 log = logging.getLogger(__name__)
 
 JsonObject = dict[str, Any]
 TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
+
+
+def _fed(feed: Callable[[], None], *, what: str) -> bool:
+    """Run one engine update; an object the engine cannot read is logged and skipped, never fatal."""
+    try:
+        feed()
+    except InputError as error:
+        log.warning("object ignored", extra={"object": what, "error": str(error)})
+        return False
+    return True
 
 
 class SchedulingEngine(Protocol):
@@ -101,6 +114,15 @@ class ClusterState:
     def node_count(self) -> int:
         return len(self._nodes)
 
+    def apply(self, message: ResourceEvent | NodeMetricsRead) -> None:
+        """Apply one informer message (a pod or node list/change, or fresh NodeMetrics)."""
+        if isinstance(message, NodeMetricsRead):
+            self.on_node_metrics(message.items, observed_at=message.observed_at)
+        elif message.resource == "pods":
+            self.on_pods(message.event)
+        else:
+            self.on_nodes(message.event)
+
     # ----------------------------------------------------------------- pods
 
     def on_pods(self, event: WatchEvent) -> None:
@@ -128,7 +150,7 @@ class ClusterState:
             self._queue.remove(uid)
             self._assumed.pop(uid, None)
             if not terminal:
-                self._engine.upsert_pod(pod)
+                _fed(partial(self._engine.upsert_pod, pod), what=pod_key(pod))
             elif self._engine.has_pod(uid):
                 self._engine.delete_pod(uid)
                 self._queue.move_all()
@@ -205,8 +227,7 @@ class ClusterState:
         view = _scheduling_view(node)
         changed = self._nodes.get(name) != view
         self._nodes[name] = view
-        self._engine.upsert_node(node)
-        return changed
+        return _fed(partial(self._engine.upsert_node, node), what=f"node {name}") and changed
 
     def _delete_node(self, name: str) -> None:
         self._nodes.pop(name, None)
@@ -215,5 +236,9 @@ class ClusterState:
     def on_node_metrics(self, items: Sequence[JsonObject], *, observed_at: float) -> None:
         """Hand fresh NodeMetrics to the engine (for nodes it knows)."""
         for item in items:
-            if item.get("metadata", {}).get("name") in self._nodes:
-                self._engine.set_node_metrics(item, observed_at=observed_at)
+            name = item.get("metadata", {}).get("name")
+            if name in self._nodes:
+                _fed(
+                    partial(self._engine.set_node_metrics, item, observed_at=observed_at),
+                    what=f"metrics {name}",
+                )

@@ -92,15 +92,10 @@ class SchedulingLoop:
                 return
 
     def _apply(self, message: object) -> None:
-        if isinstance(message, ResourceEvent):
-            if message.resource == "pods":
-                self._state.on_pods(message.event)
-            else:
-                self._state.on_nodes(message.event)
-        elif isinstance(message, BindOutcome):
+        if isinstance(message, BindOutcome):
             self._settle(message)
-        elif isinstance(message, NodeMetricsRead):
-            self._state.on_node_metrics(message.items, observed_at=message.observed_at)
+        elif isinstance(message, ResourceEvent | NodeMetricsRead):
+            self._state.apply(message)
         else:
             raise TypeError(f"unexpected inbox message {message!r}")
 

@@ -1,0 +1,284 @@
+"""The controller end to end, in-process, against the fake API over real HTTP through the real client.
+
+Each scenario ends with the same invariants (tests/scheduler/fakeapi/invariants.py): every schedulable
+pod bound exactly once, no node over-committed (the fake kubelet rejected nothing), pods of other
+schedulers never bound by ours.
+"""
+
+from __future__ import annotations
+
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.scheduler.controller.support import SCHEDULER, RunningController, fast_config
+from tests.scheduler.fakeapi import FakeApiServer, FakeCluster
+from tests.scheduler.fakeapi.competitor import CompetingScheduler
+from tests.scheduler.fakeapi.invariants import unbound, violations, wait_for
+from tests.scheduler.fakeapi.objects import node, pod
+
+SETTLE_SECONDS = 60.0
+"""Deadline for a scenario to settle; generous for a loaded 2-core CI machine."""
+
+Start = Callable[..., RunningController]
+
+
+def add_nodes(cluster: FakeCluster, count: int, **kwargs: Any) -> None:
+    for index in range(count):
+        cluster.create("nodes", node(f"node-{index}", **kwargs))
+
+
+def add_pods(cluster: FakeCluster, count: int, *, prefix: str = "pod", **kwargs: Any) -> None:
+    for index in range(count):
+        cluster.create("pods", pod(f"{prefix}-{index}", **kwargs))
+
+
+def settle(cluster: FakeCluster, *, unschedulable: tuple[str, ...] = ()) -> None:
+    """Wait until every schedulable pod of ours is bound, then check the invariants."""
+    try:
+        wait_for(
+            lambda: not unbound(cluster, scheduler_name=SCHEDULER, except_names=unschedulable),
+            timeout=SETTLE_SECONDS,
+            what="every schedulable pod to be bound",
+        )
+    except AssertionError as error:
+        left = unbound(cluster, scheduler_name=SCHEDULER, except_names=unschedulable)
+        raise AssertionError(f"{error}; still pending: {left[:10]}") from None
+    assert violations(cluster, scheduler_name=SCHEDULER) == []
+
+
+def http_get(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.status, response.read().decode()
+
+
+def failed_scheduling_messages(cluster: FakeCluster, name: str) -> list[str]:
+    return [event["message"] for event in cluster.events_for("default", name, "FailedScheduling")]
+
+
+def conditions(cluster: FakeCluster, name: str) -> list[tuple[str, str, str, str]]:
+    status = cluster.get("pods", "default", name)["status"]
+    return [
+        (c["type"], c["status"], c.get("reason", ""), c.get("message", ""))
+        for c in status.get("conditions", [])
+    ]
+
+
+def test_pending_pods_are_bound_once_each_with_a_scheduled_event(
+    fake_api: FakeApiServer, start_controller: Start
+) -> None:
+    cluster = fake_api.cluster
+    add_nodes(cluster, 5)
+    add_pods(cluster, 40)
+    add_pods(cluster, 3, prefix="foreign", scheduler_name="default-scheduler")
+    add_pods(cluster, 2, prefix="gated", scheduling_gates=["example.com/wait"])
+    handle = start_controller()
+    settle(cluster, unschedulable=("gated-0", "gated-1"))
+    for index in range(40):
+        events = cluster.events_for("default", f"pod-{index}", "Scheduled")
+        bound_to = cluster.get("pods", "default", f"pod-{index}")["spec"]["nodeName"]
+        assert [(e["type"], e["message"]) for e in events] == [
+            ("Normal", f"Successfully assigned default/pod-{index} to {bound_to}")
+        ]
+    assert len(cluster.pending_pods("default-scheduler")) == 3
+    assert {p["metadata"]["name"] for p in cluster.pending_pods(SCHEDULER)} == {"gated-0", "gated-1"}
+    status, text = http_get(handle.status_url + "/metrics")
+    assert status == 200
+    assert 'custom_scheduler_schedule_attempts_total{result="scheduled"} 40.0' in text
+    assert 'custom_scheduler_pending_pods{queue="gated"}' in text
+    assert http_get(handle.status_url + "/readyz") == (200, "ok\n")
+    assert http_get(handle.status_url + "/healthz") == (200, "ok\n")
+
+
+def test_an_unschedulable_pod_gets_failed_scheduling_and_a_condition_then_binds_when_a_node_fits(
+    fake_api: FakeApiServer, start_controller: Start
+) -> None:
+    cluster = fake_api.cluster
+    add_nodes(cluster, 2, cpu="2")
+    cluster.create("pods", pod("big", cpu="3"))
+    start_controller()
+    wait_for(
+        lambda: failed_scheduling_messages(cluster, "big") and conditions(cluster, "big"),
+        timeout=SETTLE_SECONDS,
+        what="FailedScheduling and PodScheduled=False",
+    )
+    assert failed_scheduling_messages(cluster, "big")[0] == "0/2 nodes are available: 2 Insufficient cpu."
+    event = cluster.events_for("default", "big", "FailedScheduling")[0]
+    assert (event["type"], event["source"]["component"]) == ("Warning", SCHEDULER)
+    assert conditions(cluster, "big") == [
+        ("PodScheduled", "False", "Unschedulable", "0/2 nodes are available: 2 Insufficient cpu.")
+    ]
+    cluster.create("nodes", node("roomy", cpu="8"))
+    settle(cluster)
+    assert cluster.get("pods", "default", "big")["spec"]["nodeName"] == "roomy"
+
+
+def test_capacity_is_never_over_committed_counting_other_schedulers_pods(
+    fake_api: FakeApiServer, start_controller: Start
+) -> None:
+    cluster = fake_api.cluster
+    add_nodes(cluster, 4, cpu="1")
+    cluster.create("pods", pod("theirs", scheduler_name="default-scheduler", cpu="1", node_name="node-0"))
+    add_pods(cluster, 20, cpu="250m")
+    start_controller()
+    wait_for(
+        lambda: len(unbound(cluster, scheduler_name=SCHEDULER)) == 8 and len(cluster.bindings) == 12,
+        timeout=SETTLE_SECONDS,
+        what="12 pods bound and 8 left pending",
+    )
+    assert violations(cluster, scheduler_name=SCHEDULER) == []
+    assert not any(record.node == "node-0" for record in cluster.bindings)
+    left = unbound(cluster, scheduler_name=SCHEDULER)
+    wait_for(
+        lambda: all(failed_scheduling_messages(cluster, n) for n in left),
+        timeout=SETTLE_SECONDS,
+        what="events",
+    )
+    assert failed_scheduling_messages(cluster, left[0])[0] == "0/4 nodes are available: 4 Insufficient cpu."
+
+
+def test_long_failure_messages_are_truncated_to_1024_characters(
+    fake_api: FakeApiServer, start_controller: Start
+) -> None:
+    cluster = fake_api.cluster
+    for index in range(60):
+        cluster.create(
+            "nodes",
+            node(
+                f"n{index}", taints=[{"key": f"dedicated-{index}", "value": "x" * 20, "effect": "NoSchedule"}]
+            ),
+        )
+    cluster.create("pods", pod("nowhere"))
+    start_controller()
+    wait_for(
+        lambda: failed_scheduling_messages(cluster, "nowhere"),
+        timeout=SETTLE_SECONDS,
+        what="FailedScheduling",
+    )
+    message = failed_scheduling_messages(cluster, "nowhere")[0]
+    assert len(message) == 1024
+    assert message.startswith("0/60 nodes are available: 1 node(s) had untolerated taint {dedicated-0: ")
+    assert message.endswith(" ...")
+
+
+FAULTS: list[Any] = [
+    pytest.param(lambda api: api.faults.fail(path="/binding$", status=500, every=3), id="500-on-bindings"),
+    pytest.param(
+        lambda api: api.faults.fail(path="/binding$", status=429, retry_after=1, every=4, times=10),
+        id="429-retry-after",
+    ),
+    pytest.param(
+        lambda api: api.faults.lose_responses(path="/binding$", times=15), id="lost-binding-responses"
+    ),
+    pytest.param(
+        lambda api: api.faults.fail(path="^/api/v1/(pods|nodes)$", status=500, every=2, times=6),
+        id="500-on-lists",
+    ),
+    pytest.param(lambda api: setattr(api.faults, "latency_seconds", 0.02), id="latency"),
+]
+
+
+@pytest.mark.parametrize("inject", FAULTS)
+def test_api_faults_lose_no_pod_and_bind_none_twice(
+    fake_api: FakeApiServer, start_controller: Start, inject: Callable[[FakeApiServer], object]
+) -> None:
+    cluster = fake_api.cluster
+    add_nodes(cluster, 8, cpu="2")
+    inject(fake_api)
+    start_controller()
+    add_pods(cluster, 60, cpu="200m")
+    settle(cluster)
+
+
+def test_dropped_watches_and_410_expiry_mid_run_lose_no_event(
+    fake_api: FakeApiServer, start_controller: Start
+) -> None:
+    cluster = fake_api.cluster
+    add_nodes(cluster, 6, cpu="4")
+    start_controller()
+    for wave in range(4):
+        add_pods(cluster, 15, prefix=f"wave{wave}", cpu="200m")
+        if wave % 2:
+            cluster.expire_watches()
+        else:
+            cluster.drop_watches()
+    cluster.create("nodes", node("late-node", cpu="4"))
+    add_pods(cluster, 10, prefix="late", cpu="1")
+    settle(cluster)
+
+
+def test_a_competing_scheduler_binding_the_same_pods_causes_no_double_binding(
+    fake_api: FakeApiServer, start_controller: Start
+) -> None:
+    cluster = fake_api.cluster
+    add_nodes(cluster, 10, cpu="4")
+    competitor = CompetingScheduler(cluster, scheduler_name=SCHEDULER, share=0.3, interval=0.005).start()
+    try:
+        start_controller()
+        for wave in range(5):
+            add_pods(cluster, 30, prefix=f"w{wave}", cpu="100m")
+        settle(cluster)
+    finally:
+        competitor.stop()
+    ours = [record for record in cluster.bindings if record.by.startswith("custom-scheduler")]
+    assert competitor.bound > 0
+    assert len(ours) + competitor.bound == 150
+
+
+def test_nodes_tainted_or_deleted_mid_run_receive_no_new_pods(
+    fake_api: FakeApiServer, start_controller: Start
+) -> None:
+    cluster = fake_api.cluster
+    add_nodes(cluster, 4, cpu="8")
+    start_controller()
+    add_pods(cluster, 20, prefix="before")
+    settle(cluster)
+    cluster.taint_node("node-0", {"key": "maintenance", "value": "true", "effect": "NoSchedule"})
+    cluster.delete("nodes", "", "node-1")
+    add_pods(cluster, 40, prefix="after")
+    settle(cluster)
+    after = [r.node for r in cluster.bindings if r.name.startswith("after")]
+    assert len(after) == 40
+    assert set(after) <= {"node-2", "node-3"}
+
+
+def test_a_pod_deleted_and_recreated_under_its_name_is_bound_once_by_uid(
+    fake_api: FakeApiServer, start_controller: Start
+) -> None:
+    cluster = fake_api.cluster
+    add_nodes(cluster, 2)
+    fake_api.faults.latency_seconds = 0.05
+    start_controller()
+    cluster.create("pods", pod("phoenix"))
+    cluster.delete("pods", "default", "phoenix")
+    cluster.create("pods", pod("phoenix"))
+    settle(cluster)
+    live_uid = cluster.get("pods", "default", "phoenix")["metadata"]["uid"]
+    assert [r.uid for r in cluster.bindings] == [live_uid]
+
+
+def test_two_leader_elected_replicas_bind_each_pod_once_and_a_standby_takes_over(
+    fake_api: FakeApiServer, start_controller: Start
+) -> None:
+    cluster = fake_api.cluster
+    add_nodes(cluster, 6, cpu="4")
+    first = start_controller(fast_config(), leader_elect=True)
+    second = start_controller(fast_config(), leader_elect=True)
+    wait_for(
+        lambda: first.controller.leader.is_leader() or second.controller.leader.is_leader(),
+        timeout=SETTLE_SECONDS,
+        what="a leader",
+    )
+    leader, standby = (first, second) if first.controller.leader.is_leader() else (second, first)
+    assert not standby.controller.leader.is_leader()
+    add_pods(cluster, 30, prefix="one")
+    settle(cluster)
+    leader.stop()
+    wait_for(standby.controller.leader.is_leader, timeout=SETTLE_SECONDS, what="the standby to take over")
+    add_pods(cluster, 30, prefix="two")
+    settle(cluster)
+    lease = cluster.get("leases", "kube-system", SCHEDULER)
+    assert lease["spec"]["holderIdentity"] == standby.controller.leader.identity
+    assert lease["spec"]["leaseTransitions"] >= 1
