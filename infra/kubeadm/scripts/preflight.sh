@@ -43,7 +43,7 @@ done
 
 log "preflight of node $KUBEVPS_NODE_NAME ($KUBEVPS_ROLE) on host $(hostname)"
 
-# Operating system: the releases the scripts are written and tested for.
+# Operating system: the releases KubeVPS supports (package names, containerd and apt behaviour differ elsewhere).
 os_field() { sed -n "s/^$1=//p" /etc/os-release | tr -d '"'; }
 if [[ -r /etc/os-release ]]; then
   os_id=$(os_field ID)

@@ -216,6 +216,7 @@ def test_second_run_changes_nothing(fresh_vps, realistic_params) -> None:
     again.assert_ok()
     assert _wrote(again) == []
     assert _snapshot(fresh_vps.etc) == etc_before
+    assert fresh_vps.leftover_temp_files() == []
     assert again.argv("apt-get") == []
     assert again.argv("swapoff") == []
     assert not [
