@@ -59,7 +59,8 @@ CASES = [
             make_node("c").taint("x", "1").obj(),
         ],
         make_pod().obj(),
-        "0/3 nodes are available: 1 node(s) had untolerated taint {y: 2}, 2 node(s) had untolerated taint {x: 1}.",
+        "0/3 nodes are available: 1 node(s) had untolerated taint {y: 2}, "
+        "2 node(s) had untolerated taint {x: 1}.",
     ),
     Case("no nodes at all", [], make_pod().obj(), "no nodes available to schedule pods"),
 ]
