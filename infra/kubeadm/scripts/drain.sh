@@ -24,7 +24,9 @@ if ! kubectl get --raw=/readyz >/dev/null 2>&1; then
   log "the API server does not answer; skipping the drain of $KUBEVPS_NODE_NAME"
   exit 0
 fi
-if [[ -z $(kubectl get node "$KUBEVPS_NODE_NAME" --ignore-not-found -o name) ]]; then
+node=$(kubectl get node "$KUBEVPS_NODE_NAME" --ignore-not-found -o name) ||
+  die "could not look up node $KUBEVPS_NODE_NAME (kubectl's error above)"
+if [[ -z $node ]]; then
   log "node $KUBEVPS_NODE_NAME is not in the cluster; nothing to drain"
   exit 0
 fi

@@ -72,6 +72,6 @@ else
   kubeadm join --discovery-file "$discovery" --node-name "$KUBEVPS_NODE_NAME" || join_status=$?
 fi
 if ((join_status != 0)); then
-  die "kubeadm join of $KUBEVPS_NODE_NAME failed (exit $join_status, details above). If it stopped half-way, run 'kubeadm reset -f' on this host before the next attempt; an expired token needs a new join-credentials run (pulumi up replaces it)"
+  die "kubeadm join of $KUBEVPS_NODE_NAME failed (exit $join_status, details above). If it stopped half-way, run 'kubeadm reset -f' on this host before the next attempt. If the token expired (Unauthorized), the next attempt needs fresh credentials: replace this node's join-credentials command (pulumi up --replace <its URN>)"
 fi
 log "$KUBEVPS_NODE_NAME joined the cluster as $KUBEVPS_JOIN_AS"

@@ -39,14 +39,17 @@ stat -c %a "$3" > "$FAKE_OUT/config.mode"
 printf 'kind: Config\\n' > /etc/kubernetes/admin.conf
 """
 
-# Fake kubectl: API up or down ($FAKE_API=down), node present or not ($FAKE_NODE=absent).
+# Fake kubectl: API up or down ($FAKE_API=down), node present, absent or failing ($FAKE_NODE).
 FAKE_KUBECTL = """
 args=" $* "
 if [[ $args == *" get --raw=/readyz "* ]]; then
   [[ ${FAKE_API:-up} == up ]] || { echo "The connection to the server was refused" >&2; exit 1; }
   echo ok
 elif [[ $args == *" get node "* ]]; then
-  [[ ${FAKE_NODE:-present} == absent ]] || echo "node/$5"
+  case "${FAKE_NODE:-present}" in
+    present) echo "node/$5" ;;
+    error) echo 'Error from server (Forbidden): nodes "x" is forbidden' >&2; exit 1 ;;
+  esac
 elif [[ $args == *" drain "* ]]; then
   exit "${FAKE_DRAIN_RC:-0}"
 fi
@@ -168,6 +171,12 @@ def test_drain_with_nothing_to_drain_succeeds_and_says_why(
     run.assert_ok()
     assert message in run.stderr
     assert not [argv for argv in run.argv("kubectl") if " drain " in f" {argv} "]
+
+
+def test_drain_fails_when_the_node_cannot_be_looked_up(first_control_plane) -> None:
+    run = first_control_plane.run_step("drain", {"NODE_NAME": "sgp-w-3"}, env={"FAKE_NODE": "error"})
+
+    run.assert_fails("could not look up node sgp-w-3", "Forbidden")
 
 
 def test_drain_that_times_out_fails_with_what_to_look_at(first_control_plane) -> None:
