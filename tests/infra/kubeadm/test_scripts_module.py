@@ -142,7 +142,7 @@ def test_optional_param_may_be_omitted() -> None:
 
 
 @pytest.mark.parametrize("value", HOSTILE_VALUES)
-def test_values_reach_bash_byte_for_byte(value: str, tmp_path: Path) -> None:
+def test_values_reach_bash_byte_for_byte(value: str) -> None:
     script = scripts.render_script("drain", {"NODE_NAME": value})
 
     assert _bash_prints_variable(script, "KUBEVPS_NODE_NAME") == value
@@ -213,6 +213,32 @@ def test_remote_command_delivers_every_real_script_intact(
 
     assert received.read_text() == script.rstrip("\n")
     assert Path(f"{received}.0").read_text() == f"kubevps-{step}"
+
+
+@pytest.mark.parametrize("login_shell", ["sh", "bash"])
+def test_become_root_command_passes_script_argv0_and_stdin_through_sudo(
+    login_shell: str, probe_step: str, tmp_path: Path
+) -> None:
+    # A stand-in sudo that insists on -n (no password prompt, no tty) and then runs the command as given.
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "sudo").write_text('#!/bin/sh\n[ "$1" = -n ] || exit 99\nshift\nexec "$@"\n')
+    (fake_bin / "sudo").chmod(0o755)
+    command = scripts.remote_command(
+        scripts.render_script(probe_step, {"NODE_NAME": "it's $(x)"}), step=probe_step, become_root=True
+    )
+
+    completed = subprocess.run(
+        [login_shell, "-c", command],
+        input="secret",
+        capture_output=True,
+        text=True,
+        env={"PATH": f"{fake_bin}:/usr/bin:/bin"},
+        check=False,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout == "param=it's $(x)\nargv0=kubevps-drain\nstdin=secret\n"
 
 
 def test_become_root_runs_through_non_interactive_sudo() -> None:
