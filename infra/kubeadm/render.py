@@ -7,6 +7,10 @@ from 1.31 on, turned it into a list of name/value pairs).
 The file holds no secret: the bootstrap token is left for kubeadm to generate (with a short TTL, since
 KubeVPS mints a fresh token for every join and never uses this one), and certificates are not uploaded
 (other control planes receive the shared PKI from `join-credentials.sh`).
+
+There is no KubeProxyConfiguration document: kubeadm's defaults (iptables mode, clusterCIDR taken from
+the pod subnet) are what KubeVPS wants. Without `nodeRegistration.taints`, kubeadm taints the control
+plane NoSchedule as usual.
 """
 
 from __future__ import annotations
