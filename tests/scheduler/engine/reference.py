@@ -86,9 +86,9 @@ def first_failure(pod: PodInfo, node: NodeInfo, running: list[PodInfo], spill: f
     if pod.node_name and pod.node_name != node.name:
         return ["node(s) didn't match the requested node name"]
     for taint in node.taints:
-        if taint.effect in ("NoSchedule", "NoExecute") and taint.key != BUSINESS_LINE:
-            if not tolerated(pod, taint.key, taint.value, taint.effect):
-                return [f"node(s) had untolerated taint {{{taint.key}: {taint.value}}}"]
+        filtered = taint.effect in ("NoSchedule", "NoExecute") and taint.key != BUSINESS_LINE
+        if filtered and not tolerated(pod, taint.key, taint.value, taint.effect):
+            return [f"node(s) had untolerated taint {{{taint.key}: {taint.value}}}"]
     selector_ok = all(node.labels.get(k) == v and k in node.labels for k, v in pod.node_selector)
     terms_ok = pod.required_terms is None or any(term_ok(t, node) for t in pod.required_terms)
     if not (selector_ok and terms_ok):

@@ -44,8 +44,9 @@ class LoadThreshold:
             return None
         rows = np.arange(cluster.size, dtype=np.int64)
         load = utilisation(None, cluster, rows, max_age=self.max_age)
-        over = (load.cpu * 100 > self.cpu_percent + _EPSILON) | (load.memory * 100 > self.memory_percent + _EPSILON)
-        return Verdicts.single(Code.UNSCHEDULABLE, ERR_REASON, load.measured & over)
+        cpu_over = load.cpu * 100 > self.cpu_percent + _EPSILON
+        memory_over = load.memory * 100 > self.memory_percent + _EPSILON
+        return Verdicts.single(Code.UNSCHEDULABLE, ERR_REASON, load.measured & (cpu_over | memory_over))
 
 
 def new(config: SchedulerConfig) -> LoadThreshold:
