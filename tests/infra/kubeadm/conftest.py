@@ -3,9 +3,12 @@
 A `Sandbox` runs a script as root in a private mount namespace (`unshare -m`) whose `/etc` is an
 overlay: a copy of this machine's /etc made once per session, under a per-test upper layer in the
 test's tmp_path. The scripts run unmodified, with their real paths (`/etc/kubernetes/...`); what they
-write lands in the upper layer, and the host's `/etc` never changes. Commands named in `fakes` are replaced by
-small shell programs on PATH; every other command in `traced` runs for real behind a shim that records
-its argv, so a test can prove that a secret never reached any process's command line.
+write lands in the upper layer, and the host's `/etc` never changes.
+
+Commands named in `Sandbox.fakes` are replaced by small shell programs on PATH. The commands in
+TRACED_COMMANDS run for real behind a shim that records their argv; with the fakes, that covers every
+process the join scripts start (gzip included, which tar starts), so a test can prove that a secret
+never reached any command line.
 
 Needs root, mount namespaces and overlayfs; tests that use it are skipped otherwise, with the reason.
 """
@@ -26,8 +29,8 @@ from infra.kubeadm.render import render_init_configuration
 
 # Commands the scripts under test start; each one gets an argv-recording shim in front of the real one.
 TRACED_COMMANDS: tuple[str, ...] = (
-    "base64", "cat", "chmod", "cmp", "curl", "dirname", "find", "grep", "install", "mktemp", "mv", "rm",
-    "sed", "tar", "hostname",
+    "awk", "base64", "cat", "chmod", "cmp", "curl", "dirname", "find", "grep", "gzip", "hostname", "install",
+    "mktemp", "mv", "rm", "sed", "tar",
 )  # fmt: skip
 
 

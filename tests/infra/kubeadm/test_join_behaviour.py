@@ -115,6 +115,7 @@ def test_credentials_leave_no_temporary_files_and_no_secret_on_any_command_line(
     assert control_plane.leftover_temp_files() == []
     # The shims did see the work, so the absence of secrets below means something.
     assert run.argv("tar")
+    assert run.argv("gzip")
     assert run.argv("base64")
     assert TOKEN not in run.argv_log
     assert "pem of ca.key" not in run.argv_log
