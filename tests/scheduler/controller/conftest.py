@@ -1,27 +1,17 @@
-"""Fixtures for the controller tests: a fake Kubernetes API over real HTTP and a real client for it.
-
-The repository root is put on sys.path so the tests can import `tests.scheduler.fakeapi` whatever
-directory pytest was started from (the test directories are not packages).
-"""
+"""Fixtures for the controller tests: a fake Kubernetes API over real HTTP and a real client for it."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from custom_scheduler.config import SchedulerConfig
+from custom_scheduler.controller.runner import Controller
+from custom_scheduler.kube.client import KubeClient
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from custom_scheduler.config import SchedulerConfig  # noqa: E402
-from custom_scheduler.controller.runner import Controller  # noqa: E402
-from custom_scheduler.kube.client import KubeClient  # noqa: E402
-
-from tests.scheduler.controller.support import RunningController, fast_config  # noqa: E402
-from tests.scheduler.fakeapi import FakeApiServer  # noqa: E402
+from tests.scheduler.controller.support import RunningController, fast_config
+from tests.scheduler.fakeapi import FakeApiServer
 
 
 @pytest.fixture

@@ -76,6 +76,11 @@ def test_pending_pods_are_bound_once_each_with_a_scheduled_event(
     add_pods(cluster, 2, prefix="gated", scheduling_gates=["example.com/wait"])
     handle = start_controller()
     settle(cluster, unschedulable=("gated-0", "gated-1"))
+    wait_for(
+        lambda: sum(e["reason"] == "Scheduled" for e in cluster.all("events")) == 40,
+        timeout=SETTLE_SECONDS,
+        what="a Scheduled event per pod",
+    )
     for index in range(40):
         events = cluster.events_for("default", f"pod-{index}", "Scheduled")
         bound_to = cluster.get("pods", "default", f"pod-{index}")["spec"]["nodeName"]
@@ -84,9 +89,14 @@ def test_pending_pods_are_bound_once_each_with_a_scheduled_event(
         ]
     assert len(cluster.pending_pods("default-scheduler")) == 3
     assert {p["metadata"]["name"] for p in cluster.pending_pods(SCHEDULER)} == {"gated-0", "gated-1"}
+    scheduled = 'custom_scheduler_schedule_attempts_total{result="scheduled"} 40.0'
+    wait_for(
+        lambda: scheduled in http_get(handle.status_url + "/metrics")[1],
+        timeout=SETTLE_SECONDS,
+        what=scheduled,
+    )
     status, text = http_get(handle.status_url + "/metrics")
     assert status == 200
-    assert 'custom_scheduler_schedule_attempts_total{result="scheduled"} 40.0' in text
     assert 'custom_scheduler_pending_pods{queue="gated"}' in text
     assert http_get(handle.status_url + "/readyz") == (200, "ok\n")
     assert http_get(handle.status_url + "/healthz") == (200, "ok\n")
@@ -232,11 +242,16 @@ def test_nodes_tainted_or_deleted_mid_run_receive_no_new_pods(
 ) -> None:
     cluster = fake_api.cluster
     add_nodes(cluster, 4, cpu="8")
-    start_controller()
+    handle = start_controller()
     add_pods(cluster, 20, prefix="before")
     settle(cluster)
     cluster.taint_node("node-0", {"key": "maintenance", "value": "true", "effect": "NoSchedule"})
     cluster.delete("nodes", "", "node-1")
+    # Nodes and pods come through separate watches, so pods created in the same instant could be
+    # seen first (so could kube-scheduler); the deletion follows the taint in the node stream.
+    wait_for(
+        lambda: handle.controller.state.node_count() == 3, timeout=SETTLE_SECONDS, what="node changes seen"
+    )
     add_pods(cluster, 40, prefix="after")
     settle(cluster)
     after = [r.node for r in cluster.bindings if r.name.startswith("after")]
