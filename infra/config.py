@@ -14,6 +14,7 @@ import itertools
 import json
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any, Final, Literal, TypeVar
 
 from cryptography.hazmat.primitives import serialization
@@ -357,12 +358,14 @@ def parse(raw: Mapping[str, Any], *, secret_keys: Collection[str]) -> StackConfi
     ``secret_keys`` names the top-level keys the engine holds as secrets; a secret value kept in plain
     text in the stack file is refused, so it never reaches state or logs unencrypted.
     """
+    problems: list[str] = []
+    config: StackConfig | None = None
     try:
         config = StackConfig.model_validate(dict(raw))
     except ValidationError as exc:
-        raise ConfigError([_problem(err) for err in exc.errors()]) from None
-    problems = [*_plain_secrets(raw, secret_keys), *_cross_checks(config)]
-    if problems:
+        problems += [_problem(err) for err in exc.errors()]
+    problems += [*_plain_secrets(raw, secret_keys), *_cross_checks(_Parts.of(raw))]
+    if problems or config is None:
         raise ConfigError(problems)
     return config
 
@@ -440,19 +443,62 @@ def _problem(err: Mapping[str, Any]) -> str:
     return f"{_path(loc)}: {message}"
 
 
-def _cross_checks(config: StackConfig) -> Iterable[str]:
-    yield from _check_quorum(config)
-    yield from _check_unique(config)
-    yield from _check_subnets(config)
-    for index, node in enumerate(config.nodes):
-        yield from _check_node(index, node, config)
-    yield from _check_network_zones(config)
-    yield from _check_image(config.scheduler.image)
+@dataclass(frozen=True)
+class _Parts:
+    """The parts of a config that validated on their own: cross-field rules run on these even when some
+    other part is invalid, so one run reports every problem."""
+
+    nodes: list[tuple[int, NodeConfig]]
+    roles: list[object] | None
+    """The role of every listed node, as written (None when ``nodes`` is not a list)."""
+    cluster: ClusterConfig | None
+    image: ImageConfig | None
+
+    @classmethod
+    def of(cls, raw: Mapping[str, Any]) -> _Parts:
+        raw_nodes = raw.get("nodes")
+        nodes = [
+            (i, node)
+            for i, item in enumerate(raw_nodes if isinstance(raw_nodes, list) else [])
+            if (node := _valid(NodeConfig, item)) is not None
+        ]
+        scheduler = _valid(SchedulerSettings, raw.get("scheduler", {}))
+        return cls(
+            nodes=nodes,
+            roles=[i.get("role") if isinstance(i, Mapping) else None for i in raw_nodes]
+            if isinstance(raw_nodes, list)
+            else None,
+            cluster=_valid(ClusterConfig, raw.get("cluster")),
+            image=scheduler.image if scheduler else None,
+        )
 
 
-def _check_quorum(config: StackConfig) -> Iterable[str]:
-    count = len(config.control_planes)
-    if not config.nodes:
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _valid(model: type[_M], value: Any) -> _M | None:
+    try:
+        return model.model_validate(value)
+    except ValidationError:
+        return None
+
+
+def _cross_checks(parts: _Parts) -> Iterable[str]:
+    if parts.roles is not None:
+        yield from _check_quorum(parts.roles)
+    yield from _check_unique(parts.nodes)
+    if parts.cluster is not None:
+        yield from _check_subnets(parts.cluster, parts.nodes)
+    for index, node in parts.nodes:
+        yield from _check_node(index, node)
+    yield from _check_network_zones([n for _, n in parts.nodes])
+    if parts.image is not None:
+        yield from _check_image(parts.image)
+
+
+def _check_quorum(roles: Sequence[object]) -> Iterable[str]:
+    count = roles.count("control-plane")
+    if not roles:
         yield f"{NAMESPACE}:nodes: empty; list at least one control-plane node"
     elif count == 0:
         yield f"{NAMESPACE}:nodes: no node has role control-plane; at least one is required"
@@ -463,10 +509,10 @@ def _check_quorum(config: StackConfig) -> Iterable[str]:
         )
 
 
-def _check_unique(config: StackConfig) -> Iterable[str]:
+def _check_unique(nodes: Sequence[tuple[int, NodeConfig]]) -> Iterable[str]:
     for field in ("name", "public_ip", "private_ip"):
         seen: dict[str, int] = {}
-        for index, node in enumerate(config.nodes):
+        for index, node in nodes:
             value = getattr(node, field)
             if value is None:
                 continue
@@ -476,26 +522,29 @@ def _check_unique(config: StackConfig) -> Iterable[str]:
                 seen[value] = index
 
 
-def _check_subnets(config: StackConfig) -> Iterable[str]:
-    pods = ipaddress.ip_network(config.cluster.pod_subnet)
-    services = ipaddress.ip_network(config.cluster.service_subnet)
+def _check_subnets(cluster: ClusterConfig, nodes: Sequence[tuple[int, NodeConfig]]) -> Iterable[str]:
+    pods = ipaddress.ip_network(cluster.pod_subnet)
+    services = ipaddress.ip_network(cluster.service_subnet)
     if pods.overlaps(services):
         yield (
             f"{NAMESPACE}:cluster.serviceSubnet: {services} overlaps podSubnet {pods}; "
             "choose disjoint ranges (defaults: 10.244.0.0/16 and 10.96.0.0/12)"
         )
-    for provider in sorted({n.provider for n in config.nodes} - {"existing"}):
-        for region in sorted({n.region for n in config.nodes if n.provider == provider and n.region}):
-            network = ipaddress.ip_network(
-                private_network(provider, cluster=config.cluster.name, region=region)
-            )
-            for subnet_name, subnet in (("podSubnet", pods), ("serviceSubnet", services)):
-                if network.overlaps(subnet):
-                    yield (
-                        f"{NAMESPACE}:cluster.{subnet_name}: {subnet} overlaps {network}, the {provider} "
-                        f"private network KubeVPS creates in {region}; choose another range"
-                    )
-    for index, node in enumerate(config.nodes):
+    networks = {
+        (n.provider, n.region): ipaddress.ip_network(
+            private_network(n.provider, cluster=cluster.name, region=n.region)
+        )
+        for _, n in nodes
+        if n.provider != "existing" and n.region
+    }
+    for (provider, region), network in sorted(networks.items()):
+        for subnet_name, subnet in (("podSubnet", pods), ("serviceSubnet", services)):
+            if network.overlaps(subnet):
+                yield (
+                    f"{NAMESPACE}:cluster.{subnet_name}: {subnet} overlaps {network}, the {provider} "
+                    f"private network KubeVPS creates in {region}; choose another range"
+                )
+    for index, node in nodes:
         for field in ("public_ip", "private_ip"):
             value = getattr(node, field)
             if value is None:
@@ -506,7 +555,7 @@ def _check_subnets(config: StackConfig) -> Iterable[str]:
                     yield f"{_node_path(index, field)}: {value} lies inside cluster.{subnet_name}"
 
 
-def _check_node(index: int, node: NodeConfig, config: StackConfig) -> Iterable[str]:
+def _check_node(index: int, node: NodeConfig) -> Iterable[str]:
     path = f"{NAMESPACE}:nodes[{index}]"
     if node.provider == "existing":
         if node.public_ip is None:
@@ -550,10 +599,10 @@ def _check_plan_size(path: str, plan: str, size: Size) -> Iterable[str]:
             yield f"{path}: plan {plan} has {label} {_num(value)}, below the minimum of {_num(minimum)}"
 
 
-def _check_network_zones(config: StackConfig) -> Iterable[str]:
+def _check_network_zones(nodes: Sequence[NodeConfig]) -> Iterable[str]:
     zones = {
         CATALOGS["hcloud"].locations[n.region].network_zone
-        for n in config.nodes
+        for n in nodes
         if n.provider == "hcloud" and n.region in CATALOGS["hcloud"].locations
     }
     if len(zones) > 1:

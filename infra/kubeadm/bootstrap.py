@@ -204,7 +204,7 @@ class Bootstrap(pulumi.ComponentResource):
             node,
             "join",
             params,
-            stdin=credentials.stdout,
+            stdin=pulumi.Output.secret(credentials.stdout),
             depends_on=[*depends_on, credentials],
             replace_with_machine=True,
         )

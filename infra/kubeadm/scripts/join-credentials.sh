@@ -22,7 +22,7 @@ die() { printf 'kubevps: error: %s\n' "$*" >&2; exit 1; }
 
 readonly ADMIN_CONF=/etc/kubernetes/admin.conf
 readonly PKI_DIR=/etc/kubernetes/pki
-# What `kubeadm join --control-plane` expects to find when certificates are not uploaded: the cluster,
+# What a joining control plane expects to find when certificates are not uploaded: the cluster,
 # front-proxy and etcd CAs and the service-account key pair (kubeadm's "manual certificate distribution").
 readonly SHARED_PKI_FILES=(ca.crt ca.key sa.key sa.pub front-proxy-ca.crt front-proxy-ca.key etcd/ca.crt etcd/ca.key)
 
