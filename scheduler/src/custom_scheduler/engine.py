@@ -20,7 +20,7 @@ from custom_scheduler.cluster import Cluster, PodUsage, parse_node_metrics
 from custom_scheduler.config import SchedulerConfig
 from custom_scheduler.errors import InputError
 from custom_scheduler.framework.runtime import Decision, Profile
-from custom_scheduler.objects import ObjectError, PodInfo, parse_node, parse_pod
+from custom_scheduler.objects import TERMINAL_PHASES, ObjectError, PodInfo, parse_node, parse_pod
 from custom_scheduler.plugins import default_registry, names
 
 
@@ -93,7 +93,11 @@ class Engine:
             if previous is not None and previous.node != pod.node_name:
                 self.cluster.remove_estimate(pod.uid, previous.node)
             self.cluster.add_pod(PodUsage.of(pod, pod.node_name, assumed=False))
-        elif previous is not None and not (previous.assumed and not pod.node_name and pod.phase not in _DONE):
+            return
+        if previous is None:
+            return
+        binding_in_flight = previous.assumed and not pod.node_name and pod.phase not in TERMINAL_PHASES
+        if not binding_in_flight:
             self.delete_pod(pod.uid)
 
     def delete_pod(self, uid: str) -> None:
@@ -169,7 +173,6 @@ class Engine:
 
 
 T = TypeVar("T")
-_DONE = frozenset({"Succeeded", "Failed"})
 
 
 def _parsed(parse: Callable[[Mapping[str, Any]], T], obj: Mapping[str, Any], kind: str) -> T:

@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from custom_scheduler.objects import PodInfo
 
 MAX_NODE_SCORE: Final = 100
-MIN_NODE_SCORE: Final = 0
 
 Explanation = Sequence[tuple[str, BoolArray]]
 """Reasons with the nodes each applies to; a node's reasons are listed in this order."""

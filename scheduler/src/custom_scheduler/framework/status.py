@@ -29,7 +29,3 @@ class Status:
     @property
     def message(self) -> str:
         return ", ".join(self.reasons)
-
-    @property
-    def is_unschedulable(self) -> bool:
-        return self.code in (Code.UNSCHEDULABLE, Code.UNSCHEDULABLE_AND_UNRESOLVABLE)

@@ -44,12 +44,6 @@ class BusinessLine:
             return None
         return Verdicts.single(Code.UNSCHEDULABLE_AND_UNRESOLVABLE, ERR_REASON, rejected)
 
-    def allows(self, pod_line: str | None, node_line: str | None) -> bool:
-        """Whether a pod of ``pod_line`` (None: no label) may run on a node of ``node_line``."""
-        if pod_line is None:
-            return node_line is None
-        return node_line == pod_line or (node_line is None and pod_line in self.spill_to_shared)
-
     def _rejected(self, line: str | None, cluster: Cluster) -> BoolArray | None:
         column = cluster.labels(self.label_key)
         shared = column.codes < 0
