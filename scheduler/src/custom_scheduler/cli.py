@@ -1,5 +1,6 @@
 """The ``custom-scheduler`` command: ``run`` (the controller), ``simulate`` (offline) and ``extender``.
 
+The controller and extender are imported only by their own commands, so ``simulate`` starts fast.
 ``main`` returns the exit code: 0 on success, 2 for a bad config, input file or command line, with one
 line per problem on stderr and never a traceback.
 """
@@ -7,10 +8,9 @@ line per problem on stderr and never a traceback.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
-from collections.abc import Callable, Sequence
-from typing import Final, TextIO, cast
+from collections.abc import Sequence
+from typing import Final, TextIO
 
 from custom_scheduler.config import SchedulerConfig, load_config
 from custom_scheduler.errors import ConfigError, InputError
@@ -59,14 +59,16 @@ def main(
         if args.command == "simulate":
             return _simulate(args, config, out)
         if args.command == "run":
-            run = _entry_point("custom_scheduler.controller.runner", "run")
+            from custom_scheduler.controller.runner import run
+
             return run(
                 config=config,
                 kubeconfig=args.kubeconfig,
                 metrics_addr=args.metrics_addr,
                 leader_elect=config.leader_election.leader_elect and not args.no_leader_elect,
             )
-        serve = _entry_point("custom_scheduler.extender.server", "serve")
+        from custom_scheduler.extender.server import serve
+
         return serve(config=config, addr=args.addr, kubeconfig=args.kubeconfig)
     except (ConfigError, InputError) as error:
         for problem in error.problems:
@@ -81,11 +83,6 @@ def _simulate(args: argparse.Namespace, config: SchedulerConfig, out: TextIO) ->
     placements = simulate(args.files, config, seed=args.seed, details=args.format != "lines")
     out.write(render(placements, args.format))
     return 0
-
-
-def _entry_point(module: str, name: str) -> Callable[..., int]:
-    """The controller and extender live in their own subpackages, imported only by their commands."""
-    return cast("Callable[..., int]", getattr(importlib.import_module(module), name))
 
 
 if __name__ == "__main__":
