@@ -192,7 +192,8 @@ REALISTIC_NFT_RULESET = """table inet kubevps {
     meta l4proto { icmp, ipv6-icmp } accept
     tcp dport 22 ip saddr { 0.0.0.0/0 } accept comment "ssh"
     tcp dport 6443 ip saddr @cluster_nodes accept comment "kube-apiserver"
-    tcp dport 10250 ip saddr { @cluster_nodes, 10.244.0.0/16 } accept comment "kubelet"
+    tcp dport 10250 ip saddr @cluster_nodes accept comment "kubelet"
+    tcp dport 10250 ip saddr 10.244.0.0/16 accept comment "metrics-server"
     udp dport 4789 ip saddr @cluster_nodes accept comment "calico vxlan"
   }
 }

@@ -9,6 +9,8 @@ that apt, containerd, systemd or the kernel accept it; that needs a real VPS.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -308,6 +310,34 @@ def test_rendered_prepare_stays_within_one_argument(realistic_params) -> None:
     script = scripts.render_script("prepare", realistic_params["prepare"])
 
     assert len(script.encode()) < scripts.MAX_SCRIPT_BYTES / 4
+
+
+def test_firewall_file_loads_twice_into_one_table_with_the_real_nft(fresh_vps, realistic_params) -> None:
+    # The one check here against the real tool, in an empty network namespace: the written file is
+    # valid nftables and reloading it replaces the table instead of adding a second copy of its rules.
+    nft = shutil.which("nft")
+    if nft is None:
+        pytest.skip("needs the nft binary (Debian package nftables) on PATH")
+    _prepare(fresh_vps, realistic_params).assert_ok()
+    firewall = fresh_vps.path("/etc/kubevps/firewall.nft")
+
+    listed = subprocess.run(
+        [
+            "unshare",
+            "--net",
+            "sh",
+            "-c",
+            f'"$0" --file {firewall} && "$0" --file {firewall} && "$0" list ruleset',
+            nft,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.count("table inet kubevps") == 1
+    assert listed.stdout.count('comment "kube-apiserver"') == 1
 
 
 def _snapshot(root: Path) -> dict[str, bytes]:
