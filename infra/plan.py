@@ -274,7 +274,10 @@ def contains_secret(value: Any) -> bool:
 
 
 def resources_json(recorder: Recorder) -> list[dict[str, Any]]:
-    """The resources as DESIGN.md 2.4 lists them; fails on a duplicate name, as the engine would on a URN."""
+    """The resources as DESIGN.md 2.4 lists them, sorted by name so plans diff well.
+
+    Fails on a duplicate name, as the engine would on a duplicate URN.
+    """
     names_by_urn = {r.urn: r.name for r in recorder.resources}
     seen: dict[str, str] = {}
     for r in recorder.resources:
@@ -289,7 +292,7 @@ def resources_json(recorder: Recorder) -> list[dict[str, Any]]:
             "dependsOn": sorted({names_by_urn[u] for u in r.dependency_urns if u in names_by_urn}),
             "inputs": mask(r.inputs),
         }
-        for r in recorder.resources
+        for r in sorted(recorder.resources, key=lambda r: r.name)
     ]
 
 

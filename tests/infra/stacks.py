@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shlex
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from infra.kubeadm.scripts import extract_script
 from infra.plan import Recorder, outputs_json, resources_json, run_program
 
 
@@ -78,3 +80,20 @@ class Plan:
                 seen.add(dep)
                 todo += self.by_name[dep]["dependsOn"]
         return seen
+
+    def script(self, name: str, key: str = "create") -> str:
+        """The script a remote command runs (``key`` = create or delete)."""
+        script = extract_script(self.by_name[name]["inputs"][key])
+        assert script is not None, f"{name}.{key} is not a KubeVPS script"
+        return script
+
+
+def bound(script: str, param: str) -> str:
+    """The value a rendered script binds to ``KUBEVPS_<param>``, unquoted as bash would."""
+    prefix = f"readonly KUBEVPS_{param}="
+    start = script.find(prefix)
+    assert start >= 0, f"KUBEVPS_{param} not bound"
+    lexer = shlex.shlex(script[start + len(prefix) :], posix=True)
+    lexer.whitespace_split = True
+    lexer.commenters = ""
+    return str(lexer.get_token())

@@ -3,33 +3,15 @@
 from __future__ import annotations
 
 import re
-import shlex
 from typing import Any
 
 import pytest
 import yaml
 
 from infra.kubeadm.scripts import extract_script
-from tests.infra.stacks import Plan, stack
+from tests.infra.stacks import Plan, bound, stack
 
 COMMAND = "command:remote:Command"
-
-
-def _script(plan: Plan, name: str, key: str = "create") -> str:
-    script = extract_script(plan.by_name[name]["inputs"][key])
-    assert script is not None, f"{name}.{key} is not a KubeVPS script"
-    return script
-
-
-def _param(script: str, name: str) -> str:
-    """The value a rendered script binds to ``KUBEVPS_<name>``, unquoted as bash would."""
-    prefix = f"readonly KUBEVPS_{name}="
-    start = script.find(prefix)
-    assert start >= 0, f"KUBEVPS_{name} not bound"
-    lexer = shlex.shlex(script[start + len(prefix) :], posix=True)
-    lexer.whitespace_split = True
-    lexer.commenters = ""
-    return str(lexer.get_token())
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +47,9 @@ def test_each_other_node_joins_once_and_control_planes_join_as_such(ha: Plan) ->
     }
     assert joins == {"cp-2-join", "cp-3-join", "worker-1-join", "worker-2-join", "worker-3-join"}
     for name in joins:
-        join_as = _param(_script(ha, name), "JOIN_AS")
+        join_as = bound(ha.script(name), "JOIN_AS")
         assert join_as == ("control-plane" if name.startswith("cp-") else "worker")
-        assert "--control-plane" in _script(ha, name)
+        assert "--control-plane" in ha.script(name)
 
 
 def test_every_join_waits_on_init_and_its_own_prepare(ha: Plan) -> None:
@@ -94,7 +76,7 @@ def test_join_credentials_are_minted_per_node_on_the_first_control_plane_and_sec
     for node in ("cp-2", "worker-1"):
         credentials = ha.by_name[f"{node}-join-credentials"]
         assert credentials["inputs"]["connection"] == "[secret]"
-        assert _param(_script(ha, f"{node}-join-credentials"), "NODE_NAME") == node
+        assert bound(ha.script(f"{node}-join-credentials"), "NODE_NAME") == node
         assert (
             ha.recorder.resources[[r.name for r in ha.recorder.resources].index(f"{node}-join")].inputs[
                 "stdin"
@@ -107,7 +89,7 @@ def test_join_credentials_are_minted_per_node_on_the_first_control_plane_and_sec
 def test_the_kubeconfig_is_read_back_as_a_secret_output(ha: Plan) -> None:
     assert ha.outputs["kubeconfig"] == {"secret": True, "value": "[secret]"}
     assert ha.outputs["apiEndpoint"] == {"secret": False, "value": "203.0.113.1:6443"}
-    assert _param(_script(ha, "cp-1-kubeconfig"), "API_ENDPOINT") == "203.0.113.1:6443"
+    assert bound(ha.script("cp-1-kubeconfig"), "API_ENDPOINT") == "203.0.113.1:6443"
 
 
 def test_the_kubernetes_provider_waits_for_the_cluster_and_has_a_stable_identity(ha: Plan) -> None:
@@ -118,8 +100,8 @@ def test_the_kubernetes_provider_waits_for_the_cluster_and_has_a_stable_identity
 
 
 def test_the_kubeadm_config_carries_version_subnets_endpoint_and_every_control_plane_ip(ha: Plan) -> None:
-    script = _script(ha, "cp-1-init")
-    documents = list(yaml.safe_load_all(_param(script, "KUBEADM_CONFIG")))
+    script = ha.script("cp-1-init")
+    documents = list(yaml.safe_load_all(bound(script, "KUBEADM_CONFIG")))
     cluster: dict[str, Any] = next(d for d in documents if d["kind"] == "ClusterConfiguration")
     assert cluster["kubernetesVersion"] == "v1.28.15"
     assert cluster["networking"]["podSubnet"] == "10.244.0.0/16"
@@ -132,8 +114,8 @@ def test_removing_a_node_drains_then_resets_then_deregisters_it(ha: Plan) -> Non
     assert ha.by_name["worker-1-drain"]["dependsOn"] == ["worker-1-reset"]
     assert ha.by_name["worker-1-reset"]["dependsOn"] == ["worker-1-deregister"]
     assert "worker-1-join" in ha.by_name["worker-1-deregister"]["dependsOn"]
-    assert re.search(r"kubectl .*drain", _script(ha, "worker-1-drain", "delete"))
-    assert "kubeadm reset" in _script(ha, "worker-1-reset", "delete")
+    assert re.search(r"kubectl .*drain", ha.script("worker-1-drain", "delete"))
+    assert "kubeadm reset" in ha.script("worker-1-reset", "delete")
 
 
 def test_teardown_is_never_forced_by_a_replacement(ha: Plan) -> None:
@@ -149,7 +131,7 @@ def test_steps_on_a_machine_rerun_when_the_machine_is_replaced(ha: Plan) -> None
 
 
 def test_node_labels_carry_region_and_instance_type(ha: Plan) -> None:
-    labels = _param(_script(ha, "worker-1-prepare"), "NODE_LABELS")
+    labels = bound(ha.script("worker-1-prepare"), "NODE_LABELS")
     assert labels == "node.kubernetes.io/instance-type=2cpu-4gib,topology.kubernetes.io/region=lab"
 
 
