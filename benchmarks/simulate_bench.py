@@ -178,6 +178,17 @@ def scheduling_throughput(files: list[Path]) -> tuple[float, int, int]:
     return len(placements) / elapsed, scheduled, len(placements) - scheduled
 
 
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
 def main() -> int:
     rng = random.Random(42)
     with tempfile.TemporaryDirectory(prefix="kubevps-bench-") as tmp:
@@ -202,7 +213,7 @@ def main() -> int:
         wall_m, rss_m, lines_m = run_command(memory_files)
         memory_overcommitted = count_overcommitted(memory_files, lines_m)
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(f"machine: {_cpu_model()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     print(f"simulate {NODES} nodes / {PENDING} pending pods (JSON, --format lines):")
     rate = f"{throughput.pods_per_second:,.0f} pods/s"
     print(f"  scheduling throughput: {rate} (target >= {TARGET_PODS_PER_SECOND})")

@@ -162,6 +162,7 @@ class Cluster:
     _columns: dict[str, npt.NDArray[Any]] = field(default_factory=dict)
     _scalars: dict[str, _Scalar] = field(default_factory=dict)
     _labels: dict[str, LabelColumn] = field(default_factory=dict)
+    _name_column: LabelColumn | None = None
     _metrics: dict[str, _Metrics] = field(default_factory=dict)
     _estimates: dict[str, dict[str, _Estimate]] = field(default_factory=dict)
 
@@ -209,12 +210,10 @@ class Cluster:
 
     def name_codes(self) -> LabelColumn:
         """Node names as a label-like column (``metadata.name`` for matchFields)."""
-        column = self._labels.get("\0metadata.name")
-        if column is None:
+        if self._name_column is None:
             codes = np.arange(self.size, dtype=np.int32)
-            column = LabelColumn(codes=codes, values=list(self.names), lookup=dict(self.index))
-            self._labels["\0metadata.name"] = column
-        return column
+            self._name_column = LabelColumn(codes=codes, values=list(self.names), lookup=dict(self.index))
+        return self._name_column
 
     def metrics_time(self) -> FloatArray:
         """When each node's usage was measured (NaN without metrics)."""
@@ -330,6 +329,7 @@ class Cluster:
     def _changed(self) -> None:
         self.node_version += 1
         self._labels.clear()
+        self._name_column = None
 
     def _grow(self, capacity: int) -> None:
         for name in _INT_COLUMNS:

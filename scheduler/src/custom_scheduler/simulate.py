@@ -19,6 +19,7 @@ from typing import Any, Final
 import orjson
 import yaml
 
+from custom_scheduler.cluster import parse_node_metrics
 from custom_scheduler.config import SchedulerConfig
 from custom_scheduler.engine import Engine, ScheduleResult
 from custom_scheduler.errors import InputError
@@ -82,7 +83,8 @@ def _load_object(engine: Engine, where: str, obj: Mapping[str, Any]) -> PodInfo 
         if kind == "Node":
             engine.cluster.upsert_node(parse_node(obj))
         elif kind == "NodeMetrics":
-            engine.set_node_metrics(obj, observed_at=_FIXED_NOW)
+            node, cpu, memory, _ = parse_node_metrics(obj)
+            engine.cluster.set_metrics(node, cpu_millis=cpu, memory_bytes=memory, time=_FIXED_NOW)
         elif kind == "Pod":
             pod = parse_pod(obj)
             if not pod.node_name:
@@ -93,12 +95,8 @@ def _load_object(engine: Engine, where: str, obj: Mapping[str, Any]) -> PodInfo 
             raise ObjectError(
                 f"kind {kind!r} is not supported (expected one of: {', '.join(SUPPORTED_KINDS)})"
             )
-    except ObjectError as error:
+    except ValueError as error:  # ObjectError, or a malformed NodeMetrics
         raise InputError([f"{where} {_describe(obj)}: {error}"]) from None
-    except InputError as error:
-        raise InputError(
-            [f"{where} {_describe(obj)}: {p.partition(': ')[2]}" for p in error.problems]
-        ) from None
     return None
 
 

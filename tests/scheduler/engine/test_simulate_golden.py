@@ -106,6 +106,11 @@ BAD_INPUT = [
     ),
     ("a node without a name", "kind: Node\nmetadata: {}\n", "#1 Node: metadata.name: required"),
     ("a list of strings", "- just\n- text\n", "expected Kubernetes objects (mappings), found str"),
+    (
+        "a bad NodeMetrics usage",
+        "kind: NodeMetrics\nmetadata: {name: n1}\nusage: {cpu: fast}\n",
+        "#1 NodeMetrics n1: usage: 'fast' is not a quantity",
+    ),
 ]
 
 
