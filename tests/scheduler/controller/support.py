@@ -8,7 +8,19 @@ from typing import Any
 from custom_scheduler.config import SchedulerConfig, parse_config
 from custom_scheduler.controller.runner import Controller
 
+from tests.scheduler.builders import make_node, make_pod
+
 SCHEDULER = "custom-scheduler"
+
+
+def our_pod(name: str, *, cpu: str = "100m", scheduler: str = SCHEDULER) -> dict[str, Any]:
+    """A pending pod for `scheduler` (ours by default) requesting `cpu` and 128Mi."""
+    return make_pod(name).scheduler(scheduler).req(cpu=cpu, memory="128Mi").obj()
+
+
+def sized_node(name: str, *, cpu: str = "4", memory: str = "8Gi") -> dict[str, Any]:
+    """A node with `cpu` and `memory` allocatable, room for 110 pods."""
+    return make_node(name).alloc(cpu=cpu, memory=memory, pods="110").obj()
 
 
 def fast_config(**overrides: Any) -> SchedulerConfig:

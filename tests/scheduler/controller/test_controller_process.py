@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.scheduler.controller.support import our_pod, sized_node
 from tests.scheduler.fakeapi import FakeApiServer, FakeCluster
 from tests.scheduler.fakeapi.invariants import unbound, violations, wait_for
-from tests.scheduler.fakeapi.objects import node, pod
 
 SCHEDULER = "custom-scheduler"
 DEADLINE_SECONDS = 90.0
@@ -91,10 +91,10 @@ def start(
 
 def populate(cluster: FakeCluster, *, nodes: int, pods: int) -> None:
     for index in range(nodes):
-        cluster.create("nodes", node(f"node-{index}", cpu="8", memory="32Gi"))
+        cluster.create("nodes", sized_node(f"node-{index}", cpu="8", memory="32Gi"))
     for index in range(pods):
-        cluster.create("pods", pod(f"pod-{index}", cpu="100m"))
-    cluster.create("pods", pod("foreign", scheduler_name="default-scheduler"))
+        cluster.create("pods", our_pod(f"pod-{index}"))
+    cluster.create("pods", our_pod("foreign", scheduler="default-scheduler"))
 
 
 def settle(cluster: FakeCluster) -> None:

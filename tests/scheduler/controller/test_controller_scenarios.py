@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from tests.scheduler.controller.support import SCHEDULER, RunningController, fast_config
+from tests.scheduler.builders import make_node, make_pod
+from tests.scheduler.controller.support import SCHEDULER, RunningController, fast_config, our_pod, sized_node
 from tests.scheduler.fakeapi import FakeApiServer, FakeCluster
 from tests.scheduler.fakeapi.competitor import CompetingScheduler
 from tests.scheduler.fakeapi.invariants import unbound, violations, wait_for
-from tests.scheduler.fakeapi.objects import node, pod
 
 SETTLE_SECONDS = 60.0
 """Deadline for a scenario to settle; generous for a loaded 2-core CI machine."""
@@ -27,12 +27,12 @@ Start = Callable[..., RunningController]
 
 def add_nodes(cluster: FakeCluster, count: int, **kwargs: Any) -> None:
     for index in range(count):
-        cluster.create("nodes", node(f"node-{index}", **kwargs))
+        cluster.create("nodes", sized_node(f"node-{index}", **kwargs))
 
 
 def add_pods(cluster: FakeCluster, count: int, *, prefix: str = "pod", **kwargs: Any) -> None:
     for index in range(count):
-        cluster.create("pods", pod(f"{prefix}-{index}", **kwargs))
+        cluster.create("pods", our_pod(f"{prefix}-{index}", **kwargs))
 
 
 def settle(cluster: FakeCluster, *, unschedulable: tuple[str, ...] = ()) -> None:
@@ -72,8 +72,11 @@ def test_pending_pods_are_bound_once_each_with_a_scheduled_event(
     cluster = fake_api.cluster
     add_nodes(cluster, 5)
     add_pods(cluster, 40)
-    add_pods(cluster, 3, prefix="foreign", scheduler_name="default-scheduler")
-    add_pods(cluster, 2, prefix="gated", scheduling_gates=["example.com/wait"])
+    add_pods(cluster, 3, prefix="foreign", scheduler="default-scheduler")
+    for name in ("gated-0", "gated-1"):
+        gated = our_pod(name)
+        gated["spec"]["schedulingGates"] = [{"name": "example.com/wait"}]
+        cluster.create("pods", gated)
     handle = start_controller()
     settle(cluster, unschedulable=("gated-0", "gated-1"))
     wait_for(
@@ -107,7 +110,7 @@ def test_an_unschedulable_pod_gets_failed_scheduling_and_a_condition_then_binds_
 ) -> None:
     cluster = fake_api.cluster
     add_nodes(cluster, 2, cpu="2")
-    cluster.create("pods", pod("big", cpu="3"))
+    cluster.create("pods", our_pod("big", cpu="3"))
     start_controller()
     wait_for(
         lambda: failed_scheduling_messages(cluster, "big") and conditions(cluster, "big"),
@@ -120,7 +123,7 @@ def test_an_unschedulable_pod_gets_failed_scheduling_and_a_condition_then_binds_
     assert conditions(cluster, "big") == [
         ("PodScheduled", "False", "Unschedulable", "0/2 nodes are available: 2 Insufficient cpu.")
     ]
-    cluster.create("nodes", node("roomy", cpu="8"))
+    cluster.create("nodes", sized_node("roomy", cpu="8"))
     settle(cluster)
     assert cluster.get("pods", "default", "big")["spec"]["nodeName"] == "roomy"
 
@@ -130,7 +133,7 @@ def test_capacity_is_never_over_committed_counting_other_schedulers_pods(
 ) -> None:
     cluster = fake_api.cluster
     add_nodes(cluster, 4, cpu="1")
-    cluster.create("pods", pod("theirs", scheduler_name="default-scheduler", cpu="1", node_name="node-0"))
+    cluster.create("pods", make_pod("theirs").req(cpu="1").node("node-0").obj())
     add_pods(cluster, 20, cpu="250m")
     start_controller()
     wait_for(
@@ -156,11 +159,9 @@ def test_long_failure_messages_are_truncated_to_1024_characters(
     for index in range(60):
         cluster.create(
             "nodes",
-            node(
-                f"n{index}", taints=[{"key": f"dedicated-{index}", "value": "x" * 20, "effect": "NoSchedule"}]
-            ),
+            make_node(f"n{index}").taint(f"dedicated-{index}", "x" * 20).obj(),
         )
-    cluster.create("pods", pod("nowhere"))
+    cluster.create("pods", our_pod("nowhere"))
     start_controller()
     wait_for(
         lambda: failed_scheduling_messages(cluster, "nowhere"),
@@ -214,7 +215,7 @@ def test_dropped_watches_and_410_expiry_mid_run_lose_no_event(
             cluster.expire_watches()
         else:
             cluster.drop_watches()
-    cluster.create("nodes", node("late-node", cpu="4"))
+    cluster.create("nodes", sized_node("late-node", cpu="4"))
     add_pods(cluster, 10, prefix="late", cpu="1")
     settle(cluster)
 
@@ -266,9 +267,9 @@ def test_a_pod_deleted_and_recreated_under_its_name_is_bound_once_by_uid(
     add_nodes(cluster, 2)
     fake_api.faults.latency_seconds = 0.05
     start_controller()
-    cluster.create("pods", pod("phoenix"))
+    cluster.create("pods", our_pod("phoenix"))
     cluster.delete("pods", "default", "phoenix")
-    cluster.create("pods", pod("phoenix"))
+    cluster.create("pods", our_pod("phoenix"))
     settle(cluster)
     live_uid = cluster.get("pods", "default", "phoenix")["metadata"]["uid"]
     assert [r.uid for r in cluster.bindings] == [live_uid]

@@ -12,8 +12,8 @@ from custom_scheduler.kube.client import (
     resolve_kubeconfig,
 )
 
+from tests.scheduler.controller.support import our_pod, sized_node
 from tests.scheduler.fakeapi import FakeApiServer
-from tests.scheduler.fakeapi.objects import node, pod
 
 
 @pytest.mark.parametrize(
@@ -42,15 +42,15 @@ def test_missing_config_is_a_kubeconfig_error_naming_where_it_looked(monkeypatch
 
 def test_plain_http_server_round_trip(fake_api: FakeApiServer, client: KubeClient) -> None:
     assert client.host.startswith("http://")
-    created = client.post("/api/v1/namespaces/default/pods", pod("p"))
+    created = client.post("/api/v1/namespaces/default/pods", our_pod("p"))
     assert created.status == 201
     listed = client.get(paths.PODS)
     assert [item["metadata"]["name"] for item in listed["items"]] == ["p"]
 
 
 def test_binding_success_returns_the_status_body(fake_api: FakeApiServer, client: KubeClient) -> None:
-    fake_api.cluster.create("nodes", node("n1"))
-    uid = client.post("/api/v1/namespaces/default/pods", pod("p")).body["metadata"]["uid"]
+    fake_api.cluster.create("nodes", sized_node("n1"))
+    uid = client.post("/api/v1/namespaces/default/pods", our_pod("p")).body["metadata"]["uid"]
     binding = {"metadata": {"name": "p", "uid": uid}, "target": {"kind": "Node", "name": "n1"}}
     response = client.post(paths.pod("default", "p", "binding"), binding)
     assert (response.status, response.body["kind"], response.body["status"]) == (201, "Status", "Success")
@@ -112,7 +112,7 @@ def test_a_lost_response_is_unavailable_though_the_write_happened(
 ) -> None:
     fake_api.faults.lose_responses(path="/pods$", method="POST", times=1)
     with pytest.raises(errors.ApiUnavailable):
-        client.post("/api/v1/namespaces/default/pods", pod("p"))
+        client.post("/api/v1/namespaces/default/pods", our_pod("p"))
     assert [p["metadata"]["name"] for p in fake_api.cluster.all("pods")] == ["p"]
 
 

@@ -14,8 +14,8 @@ from custom_scheduler.kube import paths
 from custom_scheduler.kube.client import KubeClient
 from custom_scheduler.kube.watch import Backoff, Changed, Listed, WatchEvent, continuous_watch, infinite_watch
 
+from tests.scheduler.controller.support import our_pod
 from tests.scheduler.fakeapi import FakeApiServer
-from tests.scheduler.fakeapi.objects import pod
 
 NO_DELAY = (0.0,)
 
@@ -190,14 +190,14 @@ def test_over_http_a_dropped_stream_loses_no_event_and_410_relists(
     stop = threading.Event()
     events = collect(client, stop)
     wait_for(lambda: any(isinstance(e, Listed) for e in events))
-    fake_api.cluster.create("pods", pod("a"))
+    fake_api.cluster.create("pods", our_pod("a"))
     wait_for(lambda: "a" in names(events))
     fake_api.cluster.drop_watches()
-    fake_api.cluster.create("pods", pod("b"))
+    fake_api.cluster.create("pods", our_pod("b"))
     wait_for(lambda: "b" in names(events))
     fake_api.cluster.expire_watches()
     wait_for(lambda: sum(isinstance(e, Listed) for e in events) == 2)
-    fake_api.cluster.create("pods", pod("c"))
+    fake_api.cluster.create("pods", our_pod("c"))
     wait_for(lambda: "c" in names(events))
     stop.set()
     assert names(events) == ["a", "b", "c"]

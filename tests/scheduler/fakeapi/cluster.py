@@ -126,11 +126,15 @@ class FakeCluster:
             return copy.deepcopy(obj)
 
     def create(self, kind: str, obj: Obj) -> Obj:
-        """Create; 409 AlreadyExists when the name is taken."""
+        """Create; 409 AlreadyExists when the name is taken. The server assigns the uid, as the real
+        one does (so a pod re-created under its old name gets a new uid)."""
         with self.cond:
-            meta = obj.get("metadata", {})
+            obj = copy.deepcopy(obj)
+            meta = obj.setdefault("metadata", {})
             if (meta.get("namespace", ""), meta.get("name")) in self.objects[kind]:
                 raise ApiFailureError(409, "AlreadyExists", f'{kind} "{meta.get("name")}" already exists')
+            meta["uid"] = str(uuid.uuid4())
+            meta["creationTimestamp"] = now_time()
             if kind == "pods":
                 obj.setdefault("status", {}).setdefault("phase", "Pending")
                 obj.setdefault("spec", {}).setdefault("schedulerName", "default-scheduler")
