@@ -146,12 +146,18 @@ def _decode(path: str, raw: bytes) -> Iterator[Any]:
 def _flatten(path: str, document: Any) -> Iterator[Mapping[str, Any]]:
     """A list, a ``kind: List`` (or any ``*List`` with items) or a single object, in order.
 
+    Items of a typed list (``PodList``, ``NodeMetricsList``, as the API returns them) may omit their kind.
     Items are popped as they are handed out so a large file's objects are freed one by one.
     """
+    item_kind = None
     if isinstance(document, list):
         items: list[Any] = document
     elif isinstance(document, Mapping) and isinstance(document.get("items"), list):
         items = document["items"]
+        list_kind = str(document.get("kind") or "")
+        item_kind = (
+            list_kind.removesuffix("List") if list_kind.endswith("List") and list_kind != "List" else None
+        )
     else:
         items = [document]
     items.reverse()
@@ -159,4 +165,4 @@ def _flatten(path: str, document: Any) -> Iterator[Mapping[str, Any]]:
         item = items.pop()
         if not isinstance(item, Mapping):
             raise InputError([f"{path}: expected Kubernetes objects (mappings), found {type(item).__name__}"])
-        yield item
+        yield {"kind": item_kind, **item} if item_kind and "kind" not in item else item

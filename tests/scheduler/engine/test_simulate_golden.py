@@ -51,6 +51,20 @@ def test_json_input_gives_the_same_placements(tmp_path: Path) -> None:
     assert run("simulate", "--format", "lines", *converted)[1] == (GOLDEN / "expected.lines").read_text()
 
 
+def test_typed_lists_may_omit_the_kind_of_their_items(tmp_path: Path) -> None:
+    nodes = {
+        "kind": "NodeList",
+        "items": [{"metadata": {"name": "n1"}, "status": {"allocatable": {"pods": "9"}}}],
+    }
+    pods = {"kind": "PodList", "items": [{"metadata": {"name": "p"}, "spec": {"containers": []}}]}
+    (tmp_path / "nodes.json").write_text(json.dumps(nodes))
+    (tmp_path / "pods.json").write_text(json.dumps(pods))
+    code, out, _ = run(
+        "simulate", "--format", "lines", str(tmp_path / "nodes.json"), str(tmp_path / "pods.json")
+    )
+    assert (code, out) == (0, "default/p n1\n")
+
+
 def test_the_seed_makes_runs_reproducible(tmp_path: Path) -> None:
     nodes = [
         {
