@@ -23,7 +23,7 @@ from pulumi_command import remote
 
 from infra.config import StackConfig
 from infra.firewall import API_SERVER_PORT, host_cidr, node_rules, render_nftables
-from infra.kubeadm.render import render_init_configuration
+from infra.kubeadm.render import format_node_labels, kubelet_settable, render_init_configuration
 from infra.kubeadm.scripts import remote_command, render_script
 from infra.nodes.base import VpsNode
 
@@ -117,7 +117,7 @@ class Bootstrap(pulumi.ComponentResource):
             },
             replace_with_machine=True,
         )
-        labels = ",".join(f"{k}={v}" for k, v in sorted(spec.node_labels.items()))
+        labels = format_node_labels(kubelet_settable(spec.node_labels))
         return self._command(
             node,
             "prepare",
@@ -168,7 +168,7 @@ class Bootstrap(pulumi.ComponentResource):
                 node_name=spec.name,
                 node_ip=args[2],
                 advertise_address=args[2],
-                node_labels=spec.node_labels,
+                node_labels=kubelet_settable(spec.node_labels),
             )
         )
         return self._command(

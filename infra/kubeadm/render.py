@@ -201,6 +201,11 @@ def _ip_problems(name: str, value: str) -> list[str]:
     return _check(_is_ip(value), f"{name} {value!r} is not an IP address")
 
 
+def kubelet_settable(node_labels: Mapping[str, str]) -> dict[str, str]:
+    """The labels a kubelet may set on its own node; the others are applied through the API instead."""
+    return {k: v for k, v in node_labels.items() if not _is_restricted_for_kubelet(k.rpartition("/")[0], k)}
+
+
 def _label_problems(node_labels: Mapping[str, str]) -> list[str]:
     problems = []
     for key, value in node_labels.items():

@@ -140,3 +140,11 @@ def test_a_non_root_ssh_user_runs_scripts_with_sudo() -> None:
     raw["ssh"]["user"] = "ubuntu"
     plan = Plan(raw)
     assert plan.by_name["cp-1-prepare"]["inputs"]["create"].startswith("sudo -n ")
+
+
+def test_labels_the_kubelet_may_not_set_are_left_to_the_api() -> None:
+    raw = stack()
+    raw["nodes"][1]["labels"] = {"node-role.kubernetes.io/worker": "", "team": "search"}
+    labels = bound(Plan(raw).script("worker-1-prepare"), "NODE_LABELS")
+    assert "team=search" in labels
+    assert "node-role.kubernetes.io" not in labels
