@@ -15,6 +15,7 @@ Three pulumi-command traps shape the graph:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Final
 
@@ -38,11 +39,13 @@ class Bootstrap(pulumi.ComponentResource):
     """Turns prepared-or-not VPS nodes into a kubeadm cluster.
 
     Outputs: ``kubeconfig`` (secret; the server is the public API endpoint), ``api_endpoint``
-    (``host:port``), and ``ready``: the last steps, for resources that need a working cluster.
+    (``host:port``), ``hosts`` (each node's product_uuid and MAC, checked to be distinct), and
+    ``ready``: the last steps, for resources that need a working cluster.
     """
 
     kubeconfig: pulumi.Output[str]
     api_endpoint: pulumi.Output[str]
+    hosts: pulumi.Output[dict[str, dict[str, str]]]
     ready: list[pulumi.Resource]
 
     def __init__(
@@ -63,7 +66,14 @@ class Bootstrap(pulumi.ComponentResource):
             else first.public_ip.apply(lambda ip: f"{_host(ip)}:{API_SERVER_PORT}")
         )
 
-        prepared = {node.spec.name: self._prepare(node, nodes) for node in nodes}
+        preflights: dict[str, remote.Command] = {}
+        prepared: dict[str, remote.Command] = {}
+        for node in nodes:
+            preflights[node.spec.name], prepared[node.spec.name] = self._prepare(node, nodes)
+        names = list(preflights)
+        self.hosts = pulumi.Output.all(*(preflights[n].stdout for n in names)).apply(
+            lambda outputs: distinct_hosts(dict(zip(names, outputs, strict=True)))
+        )
         init = self._init(first, nodes, after=prepared[first.spec.name])
         cni = self._command(
             first,
@@ -100,9 +110,11 @@ class Bootstrap(pulumi.ComponentResource):
             joins.append(join)
 
         self.ready = [cni, kubeconfig, *joins]
-        self.register_outputs({"apiEndpoint": self.api_endpoint, "kubeconfig": self.kubeconfig})
+        self.register_outputs(
+            {"apiEndpoint": self.api_endpoint, "kubeconfig": self.kubeconfig, "hosts": self.hosts}
+        )
 
-    def _prepare(self, node: VpsNode, nodes: Sequence[VpsNode]) -> remote.Command:
+    def _prepare(self, node: VpsNode, nodes: Sequence[VpsNode]) -> tuple[remote.Command, remote.Command]:
         spec = node.spec
         size = spec.declared_size
         preflight = self._command(
@@ -118,7 +130,7 @@ class Bootstrap(pulumi.ComponentResource):
             replace_with_machine=True,
         )
         labels = format_node_labels(kubelet_settable(spec.node_labels))
-        return self._command(
+        return preflight, self._command(
             node,
             "prepare",
             {
@@ -280,6 +292,32 @@ class Bootstrap(pulumi.ComponentResource):
                 additional_secret_outputs=["stdout"] if secret_stdout else None,
             ),
         )
+
+
+def distinct_hosts(preflight_outputs: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """The product_uuid and MAC each node's preflight printed; RunError if two nodes share one.
+
+    Cloned VPS images can share them, and kubeadm clusters break in confusing ways when they do.
+    """
+    facts = {
+        node: dict(re.findall(r"^kubevps: (product_uuid|mac)=(\S+)$", output or "", re.MULTILINE))
+        for node, output in preflight_outputs.items()
+    }
+    problems = []
+    for fact in ("product_uuid", "mac"):
+        owners: dict[str, list[str]] = {}
+        for node, values in facts.items():
+            if fact in values:
+                owners.setdefault(values[fact], []).append(node)
+        problems += [
+            f"nodes {', '.join(sorted(shared))} share {fact} {value}: give each machine its own "
+            "(re-create it from a fresh image, or regenerate /etc/machine-id and the MAC)"
+            for value, shared in owners.items()
+            if len(shared) > 1
+        ]
+    if problems:
+        raise pulumi.RunError("\n".join(problems))
+    return facts
 
 
 def _host(ip: str) -> str:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pulumi
 import pytest
 import yaml
 
+from infra.kubeadm.bootstrap import distinct_hosts
 from infra.kubeadm.scripts import extract_script
 from tests.infra.stacks import Plan, bound, stack
 
@@ -148,3 +150,17 @@ def test_labels_the_kubelet_may_not_set_are_left_to_the_api() -> None:
     labels = bound(Plan(raw).script("worker-1-prepare"), "NODE_LABELS")
     assert "team=search" in labels
     assert "node-role.kubernetes.io" not in labels
+
+
+def test_machines_cloned_with_the_same_identity_are_refused() -> None:
+    same = "kubevps: product_uuid=1234\nkubevps: mac=02:00:00:00:00:01\n"
+    with pytest.raises(pulumi.RunError, match="nodes a, b share product_uuid 1234") as caught:
+        distinct_hosts(
+            {"a": same, "b": same, "c": "kubevps: product_uuid=99\nkubevps: mac=02:00:00:00:00:02\n"}
+        )
+    assert "share mac 02:00:00:00:00:01" in str(caught.value)
+
+
+def test_distinct_machines_report_their_identities() -> None:
+    facts = distinct_hosts({"a": "kubevps: product_uuid=1\nkubevps: mac=m1\n", "b": "kubevps: mac=m2\n"})
+    assert facts == {"a": {"product_uuid": "1", "mac": "m1"}, "b": {"mac": "m2"}}
