@@ -241,7 +241,8 @@ class Cluster:
         self._fill_node(row, node)
 
     def delete_node(self, name: str) -> None:
-        """Remove a node; its pods are remembered and count again if the node returns."""
+        """Remove a node and its metrics; its pods are remembered and count again if the node returns."""
+        self._metrics.pop(name, None)
         row = self.index.pop(name, None)
         if row is None:
             return

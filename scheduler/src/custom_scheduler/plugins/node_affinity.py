@@ -3,6 +3,11 @@
 Semantics are component-helpers' ``nodeaffinity`` in 1.28: nodeSelector AND (any required term), where a
 term is all its matchExpressions AND all its matchFields, a term that failed to parse matches nothing,
 and ``NotIn``/``DoesNotExist`` match nodes without the key.
+
+Two deliberate differences from 1.28, both about which nodes get a status, never about which fit:
+nodes outside a ``metadata.name In`` PreFilterResult are still filtered (kube-scheduler skips them and
+gives them no status; here they get this plugin's reason, as its Filter would); and a preferred term
+that fails to parse is ignored (kube-scheduler fails the whole scheduling cycle with an error).
 """
 
 from __future__ import annotations
