@@ -12,9 +12,7 @@ from infra.config import NodeConfig, StackConfig
 from infra.firewall import Rule, host_cidr, node_rules
 from infra.kubeadm.bootstrap import Bootstrap
 from infra.nodes.base import SshAccess, VpsNode
-from infra.nodes.digitalocean import DigitalOceanFirewall, DigitalOceanNode, DigitalOceanProject
 from infra.nodes.existing import ExistingNode
-from infra.nodes.hcloud import HcloudFirewall, HcloudNode, HcloudProject
 
 ROLES = ("control-plane", "worker")
 
@@ -48,28 +46,34 @@ class Cluster(pulumi.ComponentResource):
 
 
 def _machines(name: str, config: StackConfig, ssh: SshAccess, child: pulumi.ResourceOptions) -> list[VpsNode]:
+    """The stack's machines, in config order.
+
+    Provider SDKs are imported only when the stack uses them: pulumi_digitalocean alone takes about a
+    second to import, which every plan and preview would otherwise pay.
+    """
     cluster = config.cluster.name
-    hcloud_project: HcloudProject | None = None
-    do_project: DigitalOceanProject | None = None
+    makers: dict[str, Callable[[NodeConfig], VpsNode]] = {
+        "existing": lambda spec: ExistingNode(spec.name, spec, ssh=ssh, opts=child)
+    }
     if hcloud_specs := [n for n in config.nodes if n.provider == "hcloud"]:
+        from infra.nodes.hcloud import HcloudNode, HcloudProject
+
         zone = HCLOUD.locations[str(hcloud_specs[0].region)].network_zone
-        hcloud_project = HcloudProject(
-            f"{name}-hcloud", cluster=cluster, network_zone=zone, ssh=ssh, opts=child
+        hcloud = HcloudProject(f"{name}-hcloud", cluster=cluster, network_zone=zone, ssh=ssh, opts=child)
+        makers["hcloud"] = lambda spec: HcloudNode(
+            spec.name, spec, project=hcloud, cluster=cluster, ssh=ssh, opts=child
         )
     if do_specs := [n for n in config.nodes if n.provider == "digitalocean"]:
+        from infra.nodes.digitalocean import DigitalOceanNode, DigitalOceanProject
+
         regions = [str(n.region) for n in do_specs]
-        do_project = DigitalOceanProject(
+        do = DigitalOceanProject(
             f"{name}-digitalocean", cluster=cluster, regions=regions, ssh=ssh, opts=child
         )
-
-    def machine(spec: NodeConfig) -> VpsNode:
-        if spec.provider == "hcloud" and hcloud_project is not None:
-            return HcloudNode(spec.name, spec, project=hcloud_project, cluster=cluster, ssh=ssh, opts=child)
-        if spec.provider == "digitalocean" and do_project is not None:
-            return DigitalOceanNode(spec.name, spec, project=do_project, cluster=cluster, ssh=ssh, opts=child)
-        return ExistingNode(spec.name, spec, ssh=ssh, opts=child)
-
-    return [machine(spec) for spec in config.nodes]
+        makers["digitalocean"] = lambda spec: DigitalOceanNode(
+            spec.name, spec, project=do, cluster=cluster, ssh=ssh, opts=child
+        )
+    return [makers[spec.provider](spec) for spec in config.nodes]
 
 
 def _cloud_firewalls(
@@ -92,13 +96,17 @@ def _cloud_firewalls(
         for role in ROLES
     }
     cluster = config.cluster.name
-    hcloud_nodes = [n for n in nodes if isinstance(n, HcloudNode)]
-    if hcloud_nodes:
+    if any(n.spec.provider == "hcloud" for n in nodes):
+        from infra.nodes.hcloud import HcloudFirewall, HcloudNode
+
+        servers = [n for n in nodes if isinstance(n, HcloudNode)]
         HcloudFirewall(
-            f"{name}-hcloud-firewall", cluster=cluster, nodes=hcloud_nodes, rules_by_role=rules, opts=child
+            f"{name}-hcloud-firewall", cluster=cluster, nodes=servers, rules_by_role=rules, opts=child
         )
-    do_nodes = [n for n in nodes if isinstance(n, DigitalOceanNode)]
-    if do_nodes:
+    if any(n.spec.provider == "digitalocean" for n in nodes):
+        from infra.nodes.digitalocean import DigitalOceanFirewall, DigitalOceanNode
+
+        droplets = [n for n in nodes if isinstance(n, DigitalOceanNode)]
         DigitalOceanFirewall(
-            f"{name}-digitalocean-firewall", cluster=cluster, nodes=do_nodes, rules_by_role=rules, opts=child
+            f"{name}-digitalocean-firewall", cluster=cluster, nodes=droplets, rules_by_role=rules, opts=child
         )
