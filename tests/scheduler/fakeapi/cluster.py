@@ -13,7 +13,7 @@ import copy
 import re
 import threading
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -89,6 +89,8 @@ class FakeCluster:
         self.metrics_api = metrics_api
         self.node_metrics: dict[str, Obj] = {}
         self.pods_by_node: dict[str, set[Key]] = {}
+        self.event_reasons: Counter[str] = Counter()
+        self.kubelet_rejections = 0
 
     # ----------------------------------------------------------------- generic object store
 
@@ -316,6 +318,7 @@ class FakeCluster:
         return None
 
     def _reject(self, pod: Obj, resource: str, requested: Decimal, used: Decimal, capacity: Decimal) -> None:
+        self.kubelet_rejections += 1
         pod["status"]["phase"] = "Failed"
         pod["status"]["reason"] = f"OutOf{resource}"
         pod["status"]["message"] = (
@@ -385,7 +388,10 @@ class FakeCluster:
         if event.get("type") not in ("Normal", "Warning"):
             raise ApiFailureError(422, "Invalid", f"type: Unsupported value: {event.get('type')!r}")
         stored.setdefault("metadata", {})["namespace"] = namespace
-        return self.create("events", stored)
+        created = self.create("events", stored)
+        with self.cond:
+            self.event_reasons[str(stored.get("reason"))] += 1
+        return created
 
     def events_for(self, namespace: str, name: str, reason: str | None = None) -> list[Obj]:
         with self.cond:
