@@ -73,8 +73,8 @@ def test_default_normalize(scores: list[int], reverse: bool, want: list[int]) ->
 class _OutOfRange:
     name = "OutOfRange"
 
-    def score(self, pod: PodInfo, cluster: Cluster, rows: Int64Array) -> Int64Array:
-        return np.full(rows.size, 101, dtype=np.int64)
+    def score(self, pod: PodInfo, cluster: Cluster) -> Int64Array:
+        return np.full(cluster.size, 101, dtype=np.int64)
 
     def normalize(self, scores: Int64Array) -> Int64Array:
         return scores

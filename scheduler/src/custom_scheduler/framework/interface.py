@@ -2,7 +2,7 @@
 
 A filter plugin answers with :class:`Verdicts` (which nodes it rejects, why, with what code) or None when
 it has nothing to say about this pod (kube-scheduler's PreFilter ``Skip``). A score plugin returns raw
-scores for the given rows and normalises them to 0-100; the runtime weights and sums them.
+scores for all nodes and normalises those of the feasible nodes to 0-100; the runtime weights and sums.
 """
 
 from __future__ import annotations
@@ -68,12 +68,13 @@ class ScorePlugin(Protocol):
     @property
     def name(self) -> str: ...
 
-    def score(self, pod: PodInfo, cluster: Cluster, rows: Int64Array) -> Int64Array:
-        """Raw integer scores for the nodes at ``rows`` (feasible nodes only)."""
+    def score(self, pod: PodInfo, cluster: Cluster) -> Int64Array:
+        """Raw integer scores for every node (the runtime keeps the feasible ones): one array op per
+        column beats gathering each column for the feasible rows first."""
         ...
 
     def normalize(self, scores: Int64Array) -> Int64Array:
-        """Map raw scores of all feasible nodes into [0, 100]."""
+        """Map the raw scores of the feasible nodes into [0, 100]."""
         ...
 
 

@@ -156,8 +156,10 @@ class Profile:
     def run_scores(self, pod: PodInfo, cluster: Cluster, rows: Int64Array) -> Int64Array:
         """Weighted sum of every scorer's normalised 0-100 score for the nodes at ``rows``."""
         totals = np.zeros(rows.size, dtype=np.int64)
+        every_node = rows.size == cluster.size
         for plugin, weight in self.scorers:
-            scores = plugin.normalize(plugin.score(pod, cluster, rows))
+            raw = plugin.score(pod, cluster)
+            scores = plugin.normalize(raw if every_node else raw[rows])
             if scores.size and (scores.min() < 0 or scores.max() > MAX_NODE_SCORE):
                 raise PluginScoreError(
                     f"plugin {plugin.name!r} returns an invalid score {scores.min()}..{scores.max()}, "

@@ -15,7 +15,6 @@ from custom_scheduler.cluster import Int64Array
 from custom_scheduler.framework.interface import MAX_NODE_SCORE
 from custom_scheduler.objects import PodInfo
 from custom_scheduler.plugins import names
-from custom_scheduler.plugins.helper import at
 
 if TYPE_CHECKING:
     from custom_scheduler.cluster import Cluster
@@ -29,11 +28,11 @@ class BalancedAllocation:
 
     name: Final = NAME
 
-    def score(self, pod: PodInfo, cluster: Cluster, rows: Int64Array) -> Int64Array:
-        alloc_cpu = at(cluster.column("alloc_cpu"), rows).astype(np.float64)
-        alloc_memory = at(cluster.column("alloc_memory"), rows).astype(np.float64)
-        cpu = (at(cluster.column("req_cpu"), rows) + pod.requests.cpu).astype(np.float64)
-        memory = (at(cluster.column("req_memory"), rows) + pod.requests.memory).astype(np.float64)
+    def score(self, pod: PodInfo, cluster: Cluster) -> Int64Array:
+        alloc_cpu = cluster.column("alloc_cpu").astype(np.float64)
+        alloc_memory = cluster.column("alloc_memory").astype(np.float64)
+        cpu = (cluster.column("req_cpu") + pod.requests.cpu).astype(np.float64)
+        memory = (cluster.column("req_memory") + pod.requests.memory).astype(np.float64)
         f_cpu = np.minimum(np.divide(cpu, alloc_cpu, out=np.zeros_like(cpu), where=alloc_cpu != 0), 1.0)
         f_memory = np.minimum(
             np.divide(memory, alloc_memory, out=np.zeros_like(memory), where=alloc_memory != 0), 1.0

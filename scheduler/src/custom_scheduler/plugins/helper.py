@@ -1,13 +1,11 @@
-"""Helpers shared by plugins: per-pod-shape caches and column access for a subset of rows."""
+"""Helpers shared by plugins: caches of per-pod-shape results."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from typing import Any, Final, Generic, TypeVar
+from typing import Final, Generic, TypeVar
 
-import numpy.typing as npt
-
-from custom_scheduler.cluster import Cluster, Int64Array
+from custom_scheduler.cluster import Cluster
 
 V = TypeVar("V")
 _CACHE_LIMIT: Final = 1024
@@ -31,8 +29,3 @@ class ShapeCache(Generic[V]):
         if key not in self._entries:
             self._entries[key] = compute()
         return self._entries[key]
-
-
-def at(column: npt.NDArray[Any], rows: Int64Array) -> npt.NDArray[Any]:
-    """``column[rows]``, without the copy when ``rows`` is every node in order."""
-    return column if rows.size == column.size else column[rows]

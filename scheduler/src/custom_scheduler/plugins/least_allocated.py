@@ -15,7 +15,6 @@ from custom_scheduler.cluster import Int64Array
 from custom_scheduler.framework.interface import MAX_NODE_SCORE
 from custom_scheduler.objects import PodInfo
 from custom_scheduler.plugins import names
-from custom_scheduler.plugins.helper import at
 
 if TYPE_CHECKING:
     from custom_scheduler.cluster import Cluster
@@ -36,13 +35,11 @@ class LeastAllocated:
 
     name: Final = NAME
 
-    def score(self, pod: PodInfo, cluster: Cluster, rows: Int64Array) -> Int64Array:
-        alloc_cpu = at(cluster.column("alloc_cpu"), rows)
-        alloc_memory = at(cluster.column("alloc_memory"), rows)
-        cpu = least_requested(at(cluster.column("nonzero_cpu"), rows) + pod.nonzero_cpu, alloc_cpu)
-        memory = least_requested(
-            at(cluster.column("nonzero_memory"), rows) + pod.nonzero_memory, alloc_memory
-        )
+    def score(self, pod: PodInfo, cluster: Cluster) -> Int64Array:
+        alloc_cpu = cluster.column("alloc_cpu")
+        alloc_memory = cluster.column("alloc_memory")
+        cpu = least_requested(cluster.column("nonzero_cpu") + pod.nonzero_cpu, alloc_cpu)
+        memory = least_requested(cluster.column("nonzero_memory") + pod.nonzero_memory, alloc_memory)
         weights = (alloc_cpu != 0).astype(np.int64) + (alloc_memory != 0)
         scores: Int64Array = (cpu + memory) // np.maximum(weights, 1)
         return scores

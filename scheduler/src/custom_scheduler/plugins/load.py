@@ -12,9 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from custom_scheduler.cluster import BoolArray, Cluster, FloatArray, Int64Array
+from custom_scheduler.cluster import BoolArray, Cluster, FloatArray
 from custom_scheduler.objects import PodInfo
-from custom_scheduler.plugins.helper import at
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,25 +25,24 @@ class Utilisation:
     measured: BoolArray
 
 
-def fresh_metrics(cluster: Cluster, rows: Int64Array, *, max_age: float) -> BoolArray:
+def fresh_metrics(cluster: Cluster, *, max_age: float) -> BoolArray:
     """Nodes whose metrics are no older than ``max_age`` seconds (NaN time: no metrics, not fresh)."""
-    age = cluster.clock() - at(cluster.metrics_time(), rows)
-    fresh: BoolArray = age <= max_age
+    fresh: BoolArray = cluster.clock() - cluster.metrics_time() <= max_age
     return fresh
 
 
-def utilisation(pod: PodInfo | None, cluster: Cluster, rows: Int64Array, *, max_age: float) -> Utilisation:
-    """The load view at ``rows``; with a pod, as it would be once the pod runs there."""
-    measured = fresh_metrics(cluster, rows, max_age=max_age)
+def utilisation(pod: PodInfo | None, cluster: Cluster, *, max_age: float) -> Utilisation:
+    """The load view of every node; with a pod, as it would be once the pod runs there."""
+    measured = fresh_metrics(cluster, max_age=max_age)
     fractions = []
     for usage, estimate, requested, alloc, pod_estimate, pod_request in (
         ("usage_cpu", "estimate_cpu", "nonzero_cpu", "alloc_cpu", *_pod_cpu(pod)),
         ("usage_memory", "estimate_memory", "nonzero_memory", "alloc_memory", *_pod_memory(pod)),
     ):
-        by_metrics = at(cluster.column(usage), rows) + at(cluster.column(estimate), rows) + pod_estimate
-        by_requests = at(cluster.column(requested), rows) + pod_request
+        by_metrics = cluster.column(usage) + cluster.column(estimate) + pod_estimate
+        by_requests = cluster.column(requested) + pod_request
         used = np.where(measured, by_metrics, by_requests)
-        capacity = at(cluster.column(alloc), rows).astype(np.float64)
+        capacity = cluster.column(alloc).astype(np.float64)
         fraction = np.divide(used, capacity, out=np.ones_like(used, dtype=np.float64), where=capacity > 0)
         fractions.append(fraction)
     return Utilisation(cpu=fractions[0], memory=fractions[1], measured=measured)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-import numpy as np
-
 from custom_scheduler.framework.interface import Verdicts
 from custom_scheduler.framework.status import Code, Status
 from custom_scheduler.objects import PodInfo
@@ -42,8 +40,7 @@ class LoadThreshold:
     def filter(self, pod: PodInfo, cluster: Cluster) -> Verdicts | None:
         if not self.enabled:
             return None
-        rows = np.arange(cluster.size, dtype=np.int64)
-        load = utilisation(None, cluster, rows, max_age=self.max_age)
+        load = utilisation(None, cluster, max_age=self.max_age)
         cpu_over = load.cpu * 100 > self.cpu_percent + _EPSILON
         memory_over = load.memory * 100 > self.memory_percent + _EPSILON
         return Verdicts.single(Code.UNSCHEDULABLE, ERR_REASON, load.measured & (cpu_over | memory_over))

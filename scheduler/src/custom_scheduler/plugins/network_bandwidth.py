@@ -18,7 +18,6 @@ from custom_scheduler.cluster import Int64Array
 from custom_scheduler.framework.interface import MAX_NODE_SCORE
 from custom_scheduler.objects import PodInfo
 from custom_scheduler.plugins import names
-from custom_scheduler.plugins.helper import at
 
 if TYPE_CHECKING:
     from custom_scheduler.cluster import Cluster
@@ -33,13 +32,13 @@ class NetworkBandwidth:
 
     name: Final = NAME
 
-    def score(self, pod: PodInfo, cluster: Cluster, rows: Int64Array) -> Int64Array:
-        capacity = at(cluster.column("bandwidth_capacity"), rows)
+    def score(self, pod: PodInfo, cluster: Cluster) -> Int64Array:
+        capacity = cluster.column("bandwidth_capacity")
         known = capacity > 0  # NaN (no annotation) compares False
         if not known.any():
-            return np.full(rows.size, NEUTRAL_SCORE, dtype=np.int64)
-        used = np.nan_to_num(at(cluster.column("bandwidth_used"), rows))
-        committed = np.maximum(used, at(cluster.column("bandwidth_reserved"), rows)) + pod.bandwidth_mbps
+            return np.full(cluster.size, NEUTRAL_SCORE, dtype=np.int64)
+        used = np.nan_to_num(cluster.column("bandwidth_used"))
+        committed = np.maximum(used, cluster.column("bandwidth_reserved")) + pod.bandwidth_mbps
         free = np.clip(
             1.0 - np.divide(committed, capacity, out=np.ones_like(capacity), where=known), 0.0, 1.0
         )

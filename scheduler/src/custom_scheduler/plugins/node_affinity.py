@@ -28,7 +28,7 @@ from custom_scheduler.objects import (
     PodInfo,
 )
 from custom_scheduler.plugins import names
-from custom_scheduler.plugins.helper import ShapeCache, at
+from custom_scheduler.plugins.helper import ShapeCache
 
 if TYPE_CHECKING:
     from custom_scheduler.cluster import Cluster
@@ -62,11 +62,10 @@ class NodeAffinity:
             return None
         return Verdicts.single(Code.UNSCHEDULABLE_AND_UNRESOLVABLE, ERR_REASON_POD, rejected)
 
-    def score(self, pod: PodInfo, cluster: Cluster, rows: Int64Array) -> Int64Array:
+    def score(self, pod: PodInfo, cluster: Cluster) -> Int64Array:
         if not pod.preferred_terms:
-            return np.zeros(rows.size, dtype=np.int64)
-        totals = self._score_shapes.get(cluster, pod.preferred_terms, lambda: _preferred_totals(pod, cluster))
-        return at(totals, rows)
+            return np.zeros(cluster.size, dtype=np.int64)
+        return self._score_shapes.get(cluster, pod.preferred_terms, lambda: _preferred_totals(pod, cluster))
 
     def normalize(self, scores: Int64Array) -> Int64Array:
         return default_normalize(scores, reverse=False)

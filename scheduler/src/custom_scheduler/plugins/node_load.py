@@ -37,8 +37,8 @@ class NodeLoad:
     def __init__(self, *, max_age: float) -> None:
         self.max_age = max_age
 
-    def score(self, pod: PodInfo, cluster: Cluster, rows: Int64Array) -> Int64Array:
-        load = utilisation(pod, cluster, rows, max_age=self.max_age)
+    def score(self, pod: PodInfo, cluster: Cluster) -> Int64Array:
+        load = utilisation(pod, cluster, max_age=self.max_age)
         busy = np.minimum((load.cpu + load.memory) / 2, 1.0)
         free: Int64Array = np.floor((1.0 - busy) * BASIS_POINTS + _EPSILON).astype(np.int64)
         return free

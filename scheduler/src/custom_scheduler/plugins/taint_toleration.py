@@ -16,7 +16,7 @@ from custom_scheduler.framework.interface import Explanation, Verdicts, default_
 from custom_scheduler.framework.status import Code, Status
 from custom_scheduler.objects import PodInfo, Taint, Toleration, tolerates_taint
 from custom_scheduler.plugins import names
-from custom_scheduler.plugins.helper import ShapeCache, at
+from custom_scheduler.plugins.helper import ShapeCache
 
 if TYPE_CHECKING:
     from custom_scheduler.cluster import Cluster
@@ -62,9 +62,8 @@ class TaintToleration:
             return None
         return Verdicts(Code.UNSCHEDULABLE_AND_UNRESOLVABLE, shape.rejected, shape.explain)
 
-    def score(self, pod: PodInfo, cluster: Cluster, rows: Int64Array) -> Int64Array:
-        counts = self._score_shapes.get(cluster, pod.tolerations, lambda: self._score_shape(pod, cluster))
-        return at(counts, rows)
+    def score(self, pod: PodInfo, cluster: Cluster) -> Int64Array:
+        return self._score_shapes.get(cluster, pod.tolerations, lambda: self._score_shape(pod, cluster))
 
     def normalize(self, scores: Int64Array) -> Int64Array:
         return default_normalize(scores, reverse=True)
