@@ -68,9 +68,10 @@ class ScorePlugin(Protocol):
     @property
     def name(self) -> str: ...
 
-    def score(self, pod: PodInfo, cluster: Cluster) -> Int64Array:
+    def score(self, pod: PodInfo, cluster: Cluster) -> Int64Array | int:
         """Raw integer scores for every node (the runtime keeps the feasible ones): one array op per
-        column beats gathering each column for the feasible rows first."""
+        column beats gathering each column for the feasible rows first. A plain int means the same raw
+        score for every node (the plugin has no preference for this pod), which costs no array work."""
         ...
 
     def normalize(self, scores: Int64Array) -> Int64Array:

@@ -156,16 +156,24 @@ class Profile:
     def run_scores(self, pod: PodInfo, cluster: Cluster, rows: Int64Array) -> Int64Array:
         """Weighted sum of every scorer's normalised 0-100 score for the nodes at ``rows``."""
         totals = np.zeros(rows.size, dtype=np.int64)
+        constant = 0
         every_node = rows.size == cluster.size
         for plugin, weight in self.scorers:
             raw = plugin.score(pod, cluster)
-            scores = plugin.normalize(raw if every_node else raw[rows])
+            if isinstance(raw, int):
+                scores = plugin.normalize(np.array([raw], dtype=np.int64))
+            else:
+                scores = plugin.normalize(raw if every_node else raw[rows])
             if scores.size and (scores.min() < 0 or scores.max() > MAX_NODE_SCORE):
                 raise PluginScoreError(
                     f"plugin {plugin.name!r} returns an invalid score {scores.min()}..{scores.max()}, "
                     "it should in the range of [0, 100] after normalizing"
                 )
-            totals += weight * scores
+            if isinstance(raw, int):
+                constant += weight * int(scores[0])
+            else:
+                totals += weight * scores
+        totals += constant
         return totals
 
     def _rows_to_score(self, feasible: BoolArray) -> Int64Array:

@@ -42,10 +42,10 @@ class BusinessPriority:
     def __init__(self, *, max_age: float) -> None:
         self.max_age = max_age
 
-    def score(self, pod: PodInfo, cluster: Cluster) -> Int64Array:
+    def score(self, pod: PodInfo, cluster: Cluster) -> Int64Array | int:
         weight = headroom_weight(pod.priority)
         if weight == 0.0:
-            return np.full(cluster.size, NEUTRAL_SCORE, dtype=np.int64)
+            return NEUTRAL_SCORE
         load = utilisation(pod, cluster, max_age=self.max_age)
         headroom = (1.0 - np.minimum(np.maximum(load.cpu, load.memory), 1.0)) * MAX_NODE_SCORE
         scores: Int64Array = np.floor(NEUTRAL_SCORE + (headroom - NEUTRAL_SCORE) * weight + 1e-9).astype(

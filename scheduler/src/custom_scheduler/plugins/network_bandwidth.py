@@ -32,11 +32,11 @@ class NetworkBandwidth:
 
     name: Final = NAME
 
-    def score(self, pod: PodInfo, cluster: Cluster) -> Int64Array:
+    def score(self, pod: PodInfo, cluster: Cluster) -> Int64Array | int:
         capacity = cluster.column("bandwidth_capacity")
         known = capacity > 0  # NaN (no annotation) compares False
         if not known.any():
-            return np.full(cluster.size, NEUTRAL_SCORE, dtype=np.int64)
+            return NEUTRAL_SCORE
         used = np.nan_to_num(cluster.column("bandwidth_used"))
         committed = np.maximum(used, cluster.column("bandwidth_reserved")) + pod.bandwidth_mbps
         free = np.clip(

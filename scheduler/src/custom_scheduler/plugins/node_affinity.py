@@ -62,9 +62,9 @@ class NodeAffinity:
             return None
         return Verdicts.single(Code.UNSCHEDULABLE_AND_UNRESOLVABLE, ERR_REASON_POD, rejected)
 
-    def score(self, pod: PodInfo, cluster: Cluster) -> Int64Array:
+    def score(self, pod: PodInfo, cluster: Cluster) -> Int64Array | int:
         if not pod.preferred_terms:
-            return np.zeros(cluster.size, dtype=np.int64)
+            return 0
         return self._score_shapes.get(cluster, pod.preferred_terms, lambda: _preferred_totals(pod, cluster))
 
     def normalize(self, scores: Int64Array) -> Int64Array:

@@ -51,7 +51,7 @@ class TaintToleration:
     def __init__(self, *, ignored_key: str) -> None:
         self._ignored_key = ignored_key
         self._filter_shapes: ShapeCache[_FilterShape | None] = ShapeCache()
-        self._score_shapes: ShapeCache[Int64Array] = ShapeCache()
+        self._score_shapes: ShapeCache[Int64Array | int] = ShapeCache()
 
     def pre_filter(self, pod: PodInfo, cluster: Cluster) -> Status | None:
         return None
@@ -62,7 +62,7 @@ class TaintToleration:
             return None
         return Verdicts(Code.UNSCHEDULABLE_AND_UNRESOLVABLE, shape.rejected, shape.explain)
 
-    def score(self, pod: PodInfo, cluster: Cluster) -> Int64Array:
+    def score(self, pod: PodInfo, cluster: Cluster) -> Int64Array | int:
         return self._score_shapes.get(cluster, pod.tolerations, lambda: self._score_shape(pod, cluster))
 
     def normalize(self, scores: Int64Array) -> Int64Array:
@@ -102,11 +102,13 @@ class TaintToleration:
             return None
         return _FilterShape(rejected, codes, tuple(reasons))
 
-    def _score_shape(self, pod: PodInfo, cluster: Cluster) -> Int64Array:
+    def _score_shape(self, pod: PodInfo, cluster: Cluster) -> Int64Array | int:
         per_set = np.array(
             [self.intolerable_preferred(taints, pod.tolerations) for taints in cluster.taint_sets],
             dtype=np.int64,
         )
+        if not per_set.any():
+            return 0
         counts: Int64Array = per_set[cluster.taint_set_ids()]
         return counts
 
