@@ -5,8 +5,9 @@ node ``names[i]``): allocatable and requested resources, pod counts, taint sets,
 load. Adding or removing a pod touches one row, O(1); a node leaving swaps the last row into its place.
 Running pods are kept only as the few numbers they contribute (:class:`PodUsage`), never as full dicts.
 
-``node_version`` changes whenever a node's labels, taints or schedulability change, or a node comes or
-goes; plugins key their per-pod-shape caches on it.
+``node_version`` changes whenever a node comes, goes or changes (labels, taints, allocatable, ...; not
+for status heartbeats, which this view does not hold); per-pod-shape caches and :meth:`Cluster.derived`
+columns are keyed on it.
 """
 
 from __future__ import annotations
@@ -163,6 +164,7 @@ class Cluster:
     _scalars: dict[str, _Scalar] = field(default_factory=dict)
     _labels: dict[str, LabelColumn] = field(default_factory=dict)
     _name_column: LabelColumn | None = None
+    _derived: dict[str, npt.NDArray[Any]] = field(default_factory=dict)
     _metrics: dict[str, _Metrics] = field(default_factory=dict)
     _estimates: dict[str, dict[str, _Estimate]] = field(default_factory=dict)
 
@@ -215,6 +217,13 @@ class Cluster:
             self._name_column = LabelColumn(codes=codes, values=list(self.names), lookup=dict(self.index))
         return self._name_column
 
+    def derived(self, key: str, compute: Callable[[], npt.NDArray[Any]]) -> npt.NDArray[Any]:
+        """A column computed from node facts only (say, allocatable as floats), kept until a node changes."""
+        column = self._derived.get(key)
+        if column is None:
+            column = self._derived[key] = compute()
+        return column
+
     def metrics_time(self) -> FloatArray:
         """When each node's usage was measured (NaN without metrics)."""
         return self.column("metrics_time")
@@ -236,7 +245,7 @@ class Cluster:
         else:
             old = self.nodes[row]
             self.nodes[row] = node
-            if (old.labels, old.taints, old.unschedulable) != (node.labels, node.taints, node.unschedulable):
+            if old != node:
                 self._changed()
         self._fill_node(row, node)
 
@@ -331,6 +340,7 @@ class Cluster:
         self.node_version += 1
         self._labels.clear()
         self._name_column = None
+        self._derived.clear()
 
     def _grow(self, capacity: int) -> None:
         for name in _INT_COLUMNS:

@@ -23,29 +23,39 @@ if TYPE_CHECKING:
 NAME: Final = names.LEAST_ALLOCATED
 
 
-def least_requested(requested: Int64Array, capacity: Int64Array) -> Int64Array:
-    """``leastRequestedScore`` elementwise: 0 without capacity or when over-requested."""
-    fits = (capacity > 0) & (requested <= capacity)
-    scores: Int64Array = np.where(fits, (capacity - requested) * MAX_NODE_SCORE // np.maximum(capacity, 1), 0)
-    return scores
-
-
 class LeastAllocated:
     """Prefers nodes with the most unrequested CPU and memory."""
 
     name: Final = NAME
 
     def score(self, pod: PodInfo, cluster: Cluster) -> Int64Array:
-        alloc_cpu = cluster.column("alloc_cpu")
-        alloc_memory = cluster.column("alloc_memory")
-        cpu = least_requested(cluster.column("nonzero_cpu") + pod.nonzero_cpu, alloc_cpu)
-        memory = least_requested(cluster.column("nonzero_memory") + pod.nonzero_memory, alloc_memory)
-        weights = (alloc_cpu != 0).astype(np.int64) + (alloc_memory != 0)
-        scores: Int64Array = (cpu + memory) // np.maximum(weights, 1)
+        cpu = self._resource(cluster, "cpu", pod.nonzero_cpu)
+        memory = self._resource(cluster, "memory", pod.nonzero_memory)
+        scores: Int64Array = (cpu + memory) // cluster.derived(
+            "least_allocated.weights", lambda: _weights(cluster)
+        )
         return scores
 
     def normalize(self, scores: Int64Array) -> Int64Array:
         return scores
+
+    @staticmethod
+    def _resource(cluster: Cluster, resource: str, pod_request: int) -> Int64Array:
+        """One resource's score; a node with nothing allocatable has nothing free, so it scores 0."""
+        free = cluster.column(f"alloc_{resource}") - cluster.column(f"nonzero_{resource}") - pod_request
+        divisor = cluster.derived(
+            f"least_allocated.{resource}", lambda: np.maximum(cluster.column(f"alloc_{resource}"), 1)
+        )
+        scores: Int64Array = np.where(free >= 0, free * MAX_NODE_SCORE // divisor, 0)
+        return scores
+
+
+def _weights(cluster: Cluster) -> Int64Array:
+    """How many of cpu and memory each node has allocatable (at least 1, to divide by)."""
+    weights: Int64Array = (cluster.column("alloc_cpu") != 0).astype(np.int64) + (
+        cluster.column("alloc_memory") != 0
+    )
+    return np.maximum(weights, 1)
 
 
 def new(config: SchedulerConfig) -> LeastAllocated:
