@@ -3,6 +3,9 @@
 import pulumi
 
 from infra import config as stack_config
+from infra.addons.metrics_server import MetricsServer
+from infra.addons.node_settings import NodeSettings
+from infra.addons.scheduler import Scheduler, scheduler_config
 from infra.cluster import Cluster
 from infra.nodes.base import SshAccess
 
@@ -13,6 +16,14 @@ ssh = SshAccess(
     public_key=config.ssh_public_key,
 )
 cluster = Cluster(config.cluster.name, config, ssh=ssh)
+NodeSettings(
+    f"{config.cluster.name}-node-settings",
+    nodes=cluster.nodes,
+    business_line_key=scheduler_config(config.scheduler).business_line.label_key,
+    provider=cluster.provider,
+)
+MetricsServer("metrics-server", provider=cluster.provider)
+scheduler = Scheduler(config.scheduler.name, config=config, nodes=cluster.nodes, provider=cluster.provider)
 
 pulumi.export("kubeconfig", cluster.kubeconfig)
 pulumi.export("apiEndpoint", cluster.api_endpoint)
@@ -23,3 +34,4 @@ pulumi.export(
         for node in cluster.nodes
     },
 )
+pulumi.export("schedulerImage", scheduler.image)

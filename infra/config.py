@@ -19,6 +19,8 @@ from typing import Annotated, Any, Final, Literal, TypeVar
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from custom_scheduler.config import parse_config as parse_scheduler_config
+from custom_scheduler.errors import ConfigError as SchedulerConfigError
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -365,6 +367,7 @@ def parse(raw: Mapping[str, Any], *, secret_keys: Collection[str]) -> StackConfi
     except ValidationError as exc:
         problems += [_problem(err) for err in exc.errors()]
     problems += [*_plain_secrets(raw, secret_keys), *_cross_checks(_Parts.of(raw))]
+    problems += _check_scheduler_config(raw.get("scheduler", {}))
     if problems or config is None:
         raise ConfigError(problems)
     return config
@@ -628,6 +631,41 @@ def _check_image(image: ImageConfig) -> Iterable[str]:
             yield f"{path}.{field}: required in {image.mode} mode"
         elif field not in needed and is_set:
             yield f"{path}.{field}: only used in {'prebuilt' if field == 'ref' else 'registry'} mode"
+
+
+_SCHEDULER_CONFIG_PATH: Final = f"{NAMESPACE}:scheduler.config"
+_CONFIG_KEY_PATH = re.compile(r"^[A-Za-z][A-Za-z0-9_.\[\]]*$")
+
+
+def _check_scheduler_config(raw: Any) -> list[str]:
+    """``scheduler.config`` through the scheduler's own config model (the one its loader uses), with
+    ``schedulerName`` taken from ``scheduler.name``; and leader election where replicas need it."""
+    settings = _valid(SchedulerSettings, raw)
+    if settings is None:
+        return []  # reported by the shape checks
+    path = _SCHEDULER_CONFIG_PATH
+    problems = []
+    name = settings.config.get("schedulerName", settings.name)
+    if name != settings.name:
+        problems.append(
+            f"{path}.schedulerName: {name!r} differs from scheduler.name; set scheduler.name only"
+        )
+    try:
+        parsed = parse_scheduler_config({**settings.config, "schedulerName": settings.name}, source=path)
+    except SchedulerConfigError as exc:
+        for line in exc.problems:
+            detail = line.removeprefix(f"{path}: ")
+            key, sep, message = detail.partition(": ")
+            problems.append(
+                f"{path}.{key}: {message}" if sep and _CONFIG_KEY_PATH.match(key) else f"{path}: {detail}"
+            )
+        return problems
+    if settings.replicas > 1 and not parsed.leader_election.leader_elect:
+        problems.append(
+            f"{path}.leaderElection.leaderElect: false with scheduler.replicas {settings.replicas}; "
+            "several replicas need leader election, or they would all bind pods"
+        )
+    return problems
 
 
 def _node_path(index: int, field: str) -> str:

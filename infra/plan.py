@@ -76,7 +76,8 @@ class Recorder(mocks.Mocks):
 
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self._counter += 1
-        return str(self._counter), {**args.inputs, **_provider_outputs(args.typ, args.name, self._counter)}
+        outputs = _provider_outputs(args.typ, args.name, self._counter, args.inputs)
+        return str(self._counter), {**args.inputs, **outputs}
 
     def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         return {}, None
@@ -108,7 +109,7 @@ class RecordingMonitor(mocks.MockMonitor):
         return response
 
 
-def _provider_outputs(type_: str, name: str, index: int) -> dict[str, Any]:
+def _provider_outputs(type_: str, name: str, index: int, inputs: Mapping[str, Any]) -> dict[str, Any]:
     """Stand-ins for what a real provider would report after creating the resource."""
     public = f"198.51.100.{index % 250 + 1}"
     if type_ == "command:remote:Command":
@@ -133,7 +134,9 @@ def _provider_outputs(type_: str, name: str, index: int) -> dict[str, Any]:
         return {"fingerprint": f"00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:{index % 256:02x}"}
     if type_ == "docker-build:index:Image":
         digest = "sha256:" + uuid.uuid5(uuid.NAMESPACE_DNS, name).hex * 2
-        return {"digest": digest, "ref": f"{name}@{digest}", "contextHash": digest.removeprefix("sha256:")}
+        tag = (inputs.get("tags") or [name])[0]
+        ref = f"{tag}@{digest}" if inputs.get("push") else tag  # the provider's rule: tag@digest once pushed
+        return {"digest": digest, "ref": ref, "contextHash": digest.removeprefix("sha256:")}
     return {}
 
 
@@ -254,6 +257,8 @@ def mask(value: Any) -> Any:
     """A copy of an engine value with every secret replaced by ``"[secret]"`` and integral floats as ints."""
     if _is_secret(value):
         return SECRET
+    if isinstance(value, pulumi.FileAsset):  # e.g. the image tarball a CopyToRemote sends
+        return {"fileAsset": str(value.path)}
     if isinstance(value, dict):
         return {k: mask(v) for k, v in value.items() if not k.startswith("__")}
     if isinstance(value, list):

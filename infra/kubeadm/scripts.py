@@ -30,6 +30,7 @@ STEPS: Final[tuple[str, ...]] = (
     "drain",
     "reset",
     "deregister",
+    "import-image",
 )
 
 SHEBANG: Final = "#!/usr/bin/env bash"
