@@ -25,6 +25,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/shellcheck --severity=style infra/kubeadm/scripts/*.sh
+	$(BIN)/hadolint scheduler/Dockerfile
 
 test: lint
 	$(BIN)/pytest
