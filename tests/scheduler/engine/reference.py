@@ -137,3 +137,61 @@ def fit_reasons(pod: PodInfo, node: NodeInfo, running: list[PodInfo]) -> list[st
         if amount != 0 and amount > allocatable.get(name, 0) - used:
             reasons.append(f"Insufficient {name}")
     return reasons
+
+
+def reference_scores(
+    plugin: str, pod: PodInfo, nodes: list[NodeInfo], pods_on: Mapping[str, list[PodInfo]]
+) -> dict[str, int]:
+    """kube-scheduler 1.28's score (after NormalizeScore) of one plugin for every node, node by node."""
+    raw = {node.name: _raw_score(plugin, pod, node, pods_on.get(node.name, [])) for node in nodes}
+    if plugin == "TaintToleration":
+        return _default_normalize(raw, reverse=True)
+    if plugin == "NodeAffinity":
+        return _default_normalize(raw, reverse=False)
+    return raw
+
+
+def _raw_score(plugin: str, pod: PodInfo, node: NodeInfo, running: list[PodInfo]) -> int:
+    if plugin == "LeastAllocated":
+        total = weights = 0
+        for alloc, requested in (
+            (node.allocatable.cpu, sum(p.nonzero_cpu for p in running) + pod.nonzero_cpu),
+            (node.allocatable.memory, sum(p.nonzero_memory for p in running) + pod.nonzero_memory),
+        ):
+            if alloc == 0:
+                continue
+            weights += 1
+            total += 0 if requested > alloc else (alloc - requested) * 100 // alloc
+        return total // weights if weights else 0
+    if plugin == "BalancedAllocation":
+        fractions = [
+            min(requested / alloc, 1.0)
+            for alloc, requested in (
+                (node.allocatable.cpu, sum(p.requests.cpu for p in running) + pod.requests.cpu),
+                (node.allocatable.memory, sum(p.requests.memory for p in running) + pod.requests.memory),
+            )
+            if alloc != 0
+        ]
+        std = abs((fractions[0] - fractions[1]) / 2) if len(fractions) == 2 else 0.0
+        return int((1 - std) * 100)
+    if plugin == "TaintToleration":
+        preferred = [t for t in pod.tolerations if t.effect in ("", "PreferNoSchedule")]
+        return sum(
+            1
+            for taint in node.taints
+            if taint.effect == "PreferNoSchedule"
+            and taint.key != BUSINESS_LINE
+            and not any(t.tolerates(taint) for t in preferred)
+        )
+    if plugin == "NodeAffinity":
+        return sum(term.weight for term in pod.preferred_terms if term_ok(term.term, node))
+    raise ValueError(plugin)
+
+
+def _default_normalize(raw: dict[str, int], *, reverse: bool) -> dict[str, int]:
+    top = max(raw.values(), default=0)
+    if top == 0:
+        return {name: 100 if reverse else 0 for name in raw}
+    return {
+        name: (100 - 100 * score // top) if reverse else 100 * score // top for name, score in raw.items()
+    }

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.scheduler.builders import expression, make_node, make_pod, name_field, term
-from tests.scheduler.engine.harness import engine_with
-from tests.scheduler.engine.reference import BUSINESS_LINE, reference_reasons
+from tests.scheduler.engine.harness import engine_with, run_score
+from tests.scheduler.engine.reference import BUSINESS_LINE, reference_reasons, reference_scores
 
 GPU = "example.com/gpu"
 TAINTS = [
@@ -119,6 +119,9 @@ def pods(draw: st.DrawFn, name: str, node_names: list[str] | None = None) -> dic
             fields = draw(st.lists(st.sampled_from(FIELDS), max_size=2))
             terms.append(term(*expressions, fields=fields or None))
         pod.required(*terms)
+    for _ in range(draw(st.integers(0, 3))):
+        expressions = draw(st.lists(st.sampled_from(REQUIREMENTS), min_size=1, max_size=2))
+        pod.preferred(draw(st.integers(0, 100)), term(*expressions))
     line = draw(st.sampled_from([None, "payments", "search"]))
     if line:
         pod.label(BUSINESS_LINE, line)
@@ -151,6 +154,22 @@ def test_vectorised_filters_agree_with_the_per_node_reference(
     want = reference_reasons(parse_pod(pending), [parse_node(n) for n in node_objs], pods_on, spill=SPILL)
     assert result.reasons == want
     assert result.feasible == sorted({n["metadata"]["name"] for n in node_objs} - set(want))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    clusters(), st.sampled_from(["LeastAllocated", "BalancedAllocation", "TaintToleration", "NodeAffinity"])
+)
+def test_kube_scores_agree_with_the_per_node_reference(
+    cluster: tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]], plugin: str
+) -> None:
+    node_objs, running, pending = cluster
+    pods_on: dict[str, list[Any]] = {}
+    for obj in running:
+        pod = parse_pod(obj)
+        pods_on.setdefault(pod.node_name, []).append(pod)
+    want = reference_scores(plugin, parse_pod(pending), [parse_node(n) for n in node_objs], pods_on)
+    assert run_score(plugin, pending, node_objs, running) == want
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
