@@ -191,7 +191,7 @@ def _raw_score(plugin: str, pod: PodInfo, node: NodeInfo, running: list[PodInfo]
 def _default_normalize(raw: dict[str, int], *, reverse: bool) -> dict[str, int]:
     top = max(raw.values(), default=0)
     if top == 0:
-        return {name: 100 if reverse else 0 for name in raw}
+        return dict.fromkeys(raw, 100 if reverse else 0)
     return {
         name: (100 - 100 * score // top) if reverse else 100 * score // top for name, score in raw.items()
     }
