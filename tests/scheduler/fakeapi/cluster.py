@@ -251,6 +251,9 @@ class FakeCluster:
 
     def bind(self, namespace: str, name: str, binding: Obj, *, by: str) -> Obj:
         """The pods/binding subresource: UID precondition, 409 when already assigned."""
+        node = binding.get("target", {}).get("name", "")
+        if not node:
+            raise ApiFailureError(422, "Invalid", "target.name: Required value")
         with self.cond:
             pod = self.objects["pods"].get((namespace, name))
             if pod is None:
@@ -276,7 +279,6 @@ class FakeCluster:
                 raise ApiFailureError(
                     409, "Conflict", f'pod "{name}" is being deleted, cannot be assigned to a host'
                 )
-            node = binding.get("target", {}).get("name", "")
             pod["spec"]["nodeName"] = node
             set_condition(pod, {"type": "PodScheduled", "status": "True", "lastTransitionTime": now_time()})
             self.bindings.append(BindingRecord(namespace, name, pod["metadata"]["uid"], node, by))

@@ -17,7 +17,12 @@ def violations(cluster: FakeCluster, *, scheduler_name: str) -> list[str]:
     """Every broken invariant, one line each (empty when all hold)."""
     problems = []
     counts = Counter(record.uid for record in cluster.bindings)
-    problems += [f"pod uid {uid} bound {n} times" for uid, n in counts.items() if n > 1]
+    for uid, n in counts.items():
+        if n > 1:
+            where = [
+                f"{r.namespace}/{r.name} to {r.node!r} by {r.by}" for r in cluster.bindings if r.uid == uid
+            ]
+            problems.append(f"pod uid {uid} bound {n} times: {'; '.join(where)}")
     for pod in cluster.all("pods"):
         name = f"{pod['metadata']['namespace']}/{pod['metadata']['name']}"
         reason = pod.get("status", {}).get("reason", "")

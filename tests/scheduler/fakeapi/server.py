@@ -160,6 +160,9 @@ class _Handler(BaseHTTPRequestHandler):
         query = {key: values[-1] for key, values in parse_qs(parts.query, keep_blank_values=True).items()}
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        if len(raw) < length:
+            self.close_connection = True  # the client went away mid-request: nothing to act on
+            return
         body = orjson.loads(raw) if raw else {}
         is_control = parts.path.startswith("/fake/")
         rule = None if is_control else self.api.faults.match(method, parts.path)
