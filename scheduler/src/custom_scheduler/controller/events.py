@@ -23,7 +23,7 @@ from typing import Any, Final
 from custom_scheduler.controller.cache import pod_key
 from custom_scheduler.errors import ApiError
 from custom_scheduler.kube import paths
-from custom_scheduler.kube.client import KubeClient
+from custom_scheduler.kube.client import MERGE_PATCH, KubeClient
 from custom_scheduler.kube.timefmt import time_now
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ TRUNCATION_SUFFIX: Final = " ..."
 REASON_SCHEDULED: Final = "Scheduled"
 REASON_FAILED_SCHEDULING: Final = "FailedScheduling"
 CONDITION_REASON_UNSCHEDULABLE: Final = "Unschedulable"
+UNSUPPORTED_MEDIA_TYPE: Final = 415
 EVENT_WORKERS: Final = 4
 MAX_PENDING_REPORTS: Final = 1000
 """Failure reports waiting for a worker before new ones are dropped (client-go's buffer is 1000)."""
@@ -105,15 +106,32 @@ class EventRecorder:
         try:
             self._event(pod, "Warning", REASON_FAILED_SCHEDULING, "Scheduling", message)
             if not _has_condition(pod, message):
-                meta = pod["metadata"]
-                patch = {"status": {"conditions": [unschedulable_condition(message)]}}
-                try:
-                    self._client.patch(paths.pod(meta["namespace"], meta["name"], "status"), patch)
-                except ApiError as error:
-                    log.warning("pod condition not updated", extra={"pod": pod_key(pod), "error": str(error)})
+                self._set_unschedulable(pod, message)
         finally:
             with self._lock:
                 self._pending -= 1
+
+    def _set_unschedulable(self, pod: Mapping[str, Any], message: str) -> None:
+        """Patch PodScheduled=False by strategic merge (kube-scheduler's way); a server that does not take
+        strategic merge (415) gets a JSON merge patch carrying the whole conditions list instead."""
+        meta = pod["metadata"]
+        path = paths.pod(meta["namespace"], meta["name"], "status")
+        condition = unschedulable_condition(message)
+        try:
+            try:
+                self._client.patch(path, {"status": {"conditions": [condition]}})
+            except ApiError as error:
+                if error.status != UNSUPPORTED_MEDIA_TYPE:
+                    raise
+                others = [
+                    c
+                    for c in pod.get("status", {}).get("conditions") or []
+                    if c.get("type") != "PodScheduled"
+                ]
+                patch = {"status": {"conditions": [*others, condition]}}
+                self._client.patch(path, patch, content_type=MERGE_PATCH)
+        except ApiError as error:
+            log.warning("pod condition not updated", extra={"pod": pod_key(pod), "error": str(error)})
 
     def _event(self, pod: Mapping[str, Any], event_type: str, reason: str, action: str, message: str) -> None:
         meta = pod["metadata"]
