@@ -253,16 +253,23 @@ def _is_secret(value: Any) -> bool:
     return isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig
 
 
-def mask(value: Any) -> Any:
-    """A copy of an engine value with every secret replaced by ``"[secret]"`` and integral floats as ints."""
+def mask(value: Any, *, keep_shape: bool = False) -> Any:
+    """A copy of an engine value with every secret replaced by ``"[secret]"`` and integral floats as ints.
+
+    With ``keep_shape``, a secret mapping keeps its keys and only its values become ``"[secret]"``, so a
+    Kubernetes manifest stays valid for its schema (the SDK marks a Secret's whole ``stringData`` secret).
+    """
     if _is_secret(value):
+        inner = value.get("value")
+        if keep_shape and isinstance(inner, dict):
+            return {k: SECRET for k in inner if not k.startswith("__")}
         return SECRET
     if isinstance(value, pulumi.FileAsset):  # e.g. the image tarball a CopyToRemote sends
         return {"fileAsset": str(value.path)}
     if isinstance(value, dict):
-        return {k: mask(v) for k, v in value.items() if not k.startswith("__")}
+        return {k: mask(v, keep_shape=keep_shape) for k, v in value.items() if not k.startswith("__")}
     if isinstance(value, list):
-        return [mask(v) for v in value]
+        return [mask(v, keep_shape=keep_shape) for v in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
@@ -295,7 +302,7 @@ def resources_json(recorder: Recorder) -> list[dict[str, Any]]:
             "name": r.name,
             "parent": names_by_urn.get(r.parent_urn),
             "dependsOn": sorted({names_by_urn[u] for u in r.dependency_urns if u in names_by_urn}),
-            "inputs": mask(r.inputs),
+            "inputs": mask(r.inputs, keep_shape=r.type.startswith("kubernetes:")),
         }
         for r in sorted(recorder.resources, key=lambda r: r.name)
     ]

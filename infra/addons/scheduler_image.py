@@ -110,6 +110,12 @@ def is_ignored(relative: str, patterns: Sequence[tuple[bool, str]]) -> bool:
     return ignored
 
 
+def project_path(path: Path) -> str:
+    """``path`` relative to the project root, where Pulumi runs the program: moving the checkout (or
+    planning it on another machine) then changes no input of the image."""
+    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
+
+
 def registry_host(registry: str) -> str:
     """The host part of ``ghcr.io/acme``: what ``docker login`` takes."""
     return registry.split("/", 1)[0]
@@ -180,7 +186,9 @@ class SchedulerImage(pulumi.ComponentResource):
                 tag=local_ref,
                 push=False,
                 exports=[
-                    docker_build.ExportArgs(docker=docker_build.ExportDockerArgs(dest=str(tarball), tar=True))
+                    docker_build.ExportArgs(
+                        docker=docker_build.ExportDockerArgs(dest=project_path(tarball), tar=True)
+                    )
                 ],
             )
             self.ready = [
@@ -206,8 +214,8 @@ class SchedulerImage(pulumi.ComponentResource):
     ) -> docker_build.Image:
         return docker_build.Image(
             f"{name}-build",
-            context=docker_build.BuildContextArgs(location=str(context)),
-            dockerfile=docker_build.DockerfileArgs(location=str(context / "Dockerfile")),
+            context=docker_build.BuildContextArgs(location=project_path(context)),
+            dockerfile=docker_build.DockerfileArgs(location=project_path(context / "Dockerfile")),
             platforms=[PLATFORM],
             tags=[tag],
             push=push,
@@ -234,7 +242,7 @@ class SchedulerImage(pulumi.ComponentResource):
             f"{node_name}-scheduler-image-copy",
             connection=node.connection,
             # Only known once built: a preview never reads a tarball that does not exist yet.
-            source=image.digest.apply(lambda _: pulumi.FileAsset(str(tarball))),
+            source=image.digest.apply(lambda _: pulumi.FileAsset(project_path(tarball))),
             remote_path=remote_tarball,
             triggers=[local_ref],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[after]),
