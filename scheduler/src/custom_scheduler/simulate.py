@@ -19,6 +19,7 @@ from typing import Any, Final
 import orjson
 import yaml
 
+from custom_scheduler import yaml_stream
 from custom_scheduler.cluster import parse_node_metrics
 from custom_scheduler.config import SchedulerConfig
 from custom_scheduler.engine import Engine, ScheduleResult
@@ -119,50 +120,49 @@ def _objects(path: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
             raw = stream.read()
     except OSError as error:
         raise InputError([f"{path}: cannot read: {error.strerror}"]) from None
-    documents = _decode(path, raw)
-    del raw
-    count = 0
-    for document in documents:
-        if document is None:
-            continue
-        for obj in _flatten(path, document):
-            count += 1
-            yield f"{path}#{count}", obj
+    for count, (obj, list_kind) in enumerate(_decode(path, raw), start=1):
+        if not isinstance(obj, Mapping):
+            raise InputError([f"{path}: expected Kubernetes objects (mappings), found {type(obj).__name__}"])
+        yield f"{path}#{count}", _with_kind(obj, list_kind)
 
 
-def _decode(path: str, raw: bytes) -> Iterator[Any]:
+def _decode(path: str, raw: bytes) -> Iterator[tuple[Any, str | None]]:
+    """Objects with the kind of the list they came in (JSON via orjson; YAML streamed, see yaml_stream)."""
     if path.endswith(".json") or raw.lstrip()[:1] in (b"{", b"["):
         try:
-            yield orjson.loads(raw)
+            document = orjson.loads(raw)
         except orjson.JSONDecodeError as error:
             raise InputError([f"{path}: not valid JSON: {error}"]) from None
+        del raw
+        yield from _flatten(document)
         return
     try:
-        yield from yaml.load_all(raw, Loader=yaml.CSafeLoader)
+        for item in yaml_stream.items(raw):
+            yield item.value, item.list_kind
     except yaml.YAMLError as error:
         raise InputError([f"{path}: not valid YAML: {' '.join(str(error).split())}"]) from None
 
 
-def _flatten(path: str, document: Any) -> Iterator[Mapping[str, Any]]:
-    """A list, a ``kind: List`` (or any ``*List`` with items) or a single object, in order.
+def _flatten(document: Any) -> Iterator[tuple[Any, str | None]]:
+    """A list, a list document (``kind: List``, ``PodList``, ...) with ``items``, or a single object.
 
-    Items of a typed list (``PodList``, ``NodeMetricsList``, as the API returns them) may omit their kind.
     Items are popped as they are handed out so a large file's objects are freed one by one.
     """
-    item_kind = None
+    list_kind = None
     if isinstance(document, list):
         items: list[Any] = document
     elif isinstance(document, Mapping) and isinstance(document.get("items"), list):
         items = document["items"]
-        list_kind = str(document.get("kind") or "")
-        item_kind = (
-            list_kind.removesuffix("List") if list_kind.endswith("List") and list_kind != "List" else None
-        )
+        list_kind = document.get("kind") if isinstance(document.get("kind"), str) else None
     else:
         items = [document]
     items.reverse()
     while items:
-        item = items.pop()
-        if not isinstance(item, Mapping):
-            raise InputError([f"{path}: expected Kubernetes objects (mappings), found {type(item).__name__}"])
-        yield {"kind": item_kind, **item} if item_kind and "kind" not in item else item
+        yield items.pop(), list_kind
+
+
+def _with_kind(obj: Mapping[str, Any], list_kind: str | None) -> Mapping[str, Any]:
+    """Items of a typed list (``PodList``, ``NodeMetricsList``, as the API serves them) may omit kind."""
+    if "kind" in obj or not list_kind or list_kind == "List" or not list_kind.endswith("List"):
+        return obj
+    return {"kind": list_kind.removesuffix("List"), **obj}
