@@ -25,9 +25,15 @@ from . import quantity
 Obj = dict[str, Any]
 Key = tuple[str, str]
 
-KINDS = ("pods", "nodes", "events", "leases")
-KIND_NAMES = {"pods": "Pod", "nodes": "Node", "events": "Event", "leases": "Lease"}
-API_VERSIONS = {"pods": "v1", "nodes": "v1", "events": "v1", "leases": "coordination.k8s.io/v1"}
+KINDS = ("pods", "nodes", "events", "leases", "namespaces")
+KIND_NAMES = {"pods": "Pod", "nodes": "Node", "events": "Event", "leases": "Lease", "namespaces": "Namespace"}
+API_VERSIONS = {
+    "pods": "v1",
+    "nodes": "v1",
+    "events": "v1",
+    "leases": "coordination.k8s.io/v1",
+    "namespaces": "v1",
+}
 MICRO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$")
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 NOTE_LENGTH_LIMIT = 1024

@@ -33,6 +33,8 @@ ROUTES: list[Route] = [
         ("GET", "/apis/events.k8s.io/v1/events", "list_events_v1"),
         ("GET", f"/apis/coordination.k8s.io/v1/namespaces/{NS}/leases", "list_leases"),
         ("POST", "/api/v1/nodes", "create_node"),
+        ("POST", "/api/v1/namespaces", "create_namespace"),
+        ("DELETE", f"/api/v1/namespaces/{NAME}", "delete_namespace"),
         ("GET", f"/api/v1/nodes/{NAME}", "get_node"),
         ("DELETE", f"/api/v1/nodes/{NAME}", "delete_node"),
         ("POST", f"/api/v1/namespaces/{NS}/pods", "create_pod"),
@@ -300,6 +302,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _h_create_node(self, *, body: Obj, **_: Any) -> tuple[int, Obj]:
         return 201, self.api.cluster.create("nodes", body)
+
+    def _h_create_namespace(self, *, body: Obj, **_: Any) -> tuple[int, Obj]:
+        return 201, self.api.cluster.create("namespaces", body)
+
+    def _h_delete_namespace(self, *, name: str, **_: Any) -> tuple[int, Obj]:
+        return 200, self.api.cluster.delete("namespaces", "", name)
 
     def _h_get_node(self, *, name: str, **_: Any) -> tuple[int, Obj]:
         return 200, self.api.cluster.get("nodes", "", name)

@@ -168,6 +168,10 @@ class KubeClient:
         """PATCH an object or subresource (strategic merge by default, like kube-scheduler)."""
         return self.request("PATCH", path, body=body, content_type=content_type).body
 
+    def delete(self, path: str) -> JsonObject:
+        """DELETE an object."""
+        return self.request("DELETE", path).body
+
     def request(
         self,
         method: str,
