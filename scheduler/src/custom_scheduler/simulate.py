@@ -27,6 +27,8 @@ from custom_scheduler.errors import InputError
 from custom_scheduler.objects import ObjectError, PodInfo, parse_node, parse_pod
 
 SUPPORTED_KINDS: Final = ("Node", "Pod", "NodeMetrics")
+STREAM_JSON_ABOVE: Final = 8 * 1024 * 1024
+"""JSON files larger than this (bytes) are streamed rather than parsed whole."""
 _FIXED_NOW: Final = 1_700_000_000.0
 
 
@@ -127,8 +129,14 @@ def _objects(path: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
 
 
 def _decode(path: str, raw: bytes) -> Iterator[tuple[Any, str | None]]:
-    """Objects with the kind of the list they came in (JSON via orjson; YAML streamed, see yaml_stream)."""
-    if path.endswith(".json") or raw.lstrip()[:1] in (b"{", b"["):
+    """Objects with the kind of the list they came in.
+
+    JSON goes through orjson, whose whole-document tree costs about eight times the file size; JSON
+    files above :data:`STREAM_JSON_ABOVE` and all YAML are streamed object by object instead (JSON is
+    YAML), trading some speed for memory that does not grow with the file (see yaml_stream).
+    """
+    is_json = path.endswith(".json") or raw.lstrip()[:1] in (b"{", b"[")
+    if is_json and len(raw) <= STREAM_JSON_ABOVE:
         try:
             document = orjson.loads(raw)
         except orjson.JSONDecodeError as error:
@@ -140,7 +148,8 @@ def _decode(path: str, raw: bytes) -> Iterator[tuple[Any, str | None]]:
         for item in yaml_stream.items(raw):
             yield item.value, item.list_kind
     except yaml.YAMLError as error:
-        raise InputError([f"{path}: not valid YAML: {' '.join(str(error).split())}"]) from None
+        language = "JSON" if is_json else "YAML"
+        raise InputError([f"{path}: not valid {language}: {' '.join(str(error).split())}"]) from None
 
 
 def _flatten(document: Any) -> Iterator[tuple[Any, str | None]]:

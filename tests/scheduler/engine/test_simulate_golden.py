@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from custom_scheduler import simulate
 from custom_scheduler.cli import main
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
@@ -39,7 +40,12 @@ def test_table_is_the_default_format() -> None:
     assert run("simulate", *map(str, INPUTS))[1] == (GOLDEN / "expected.table").read_text()
 
 
-def test_json_input_gives_the_same_placements(tmp_path: Path) -> None:
+@pytest.mark.parametrize("streamed", [False, True], ids=["parsed whole", "streamed as large files are"])
+def test_json_input_gives_the_same_placements(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, streamed: bool
+) -> None:
+    if streamed:
+        monkeypatch.setattr(simulate, "STREAM_JSON_ABOVE", 0)
     converted = []
     for path in INPUTS:
         items = []
