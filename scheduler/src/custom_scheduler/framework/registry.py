@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from custom_scheduler.framework.interface import FilterPlugin, ScorePlugin
-
 if TYPE_CHECKING:
-    from custom_scheduler.config import SchedulerConfig
+    from typing import TypeAlias
 
-FilterFactory = Callable[["SchedulerConfig"], FilterPlugin]
-ScoreFactory = Callable[["SchedulerConfig"], ScorePlugin]
+    from custom_scheduler.config import SchedulerConfig
+    from custom_scheduler.framework.interface import FilterPlugin, ScorePlugin
+
+    FilterFactory: TypeAlias = Callable[[SchedulerConfig], FilterPlugin]
+    ScoreFactory: TypeAlias = Callable[[SchedulerConfig], ScorePlugin]
 
 
 class DuplicatePluginError(ValueError):

@@ -1,27 +1,32 @@
-"""The plugins, one module each, and the one place where they are all registered."""
+"""The plugins, one module each, and the one place where they are all registered.
+
+The plugin modules are imported by :func:`default_registry`, not by this package, so that importing
+``custom_scheduler.plugins.names`` (as the config model does, also at Pulumi plan time) stays light.
+"""
 
 from __future__ import annotations
 
 from custom_scheduler.framework.registry import Registry
-from custom_scheduler.plugins import (
-    balanced_allocation,
-    business_line,
-    business_priority,
-    least_allocated,
-    load_threshold,
-    network_bandwidth,
-    node_affinity,
-    node_load,
-    node_name,
-    node_ports,
-    node_resources_fit,
-    node_unschedulable,
-    taint_toleration,
-)
 
 
 def default_registry() -> Registry:
     """Every built-in plugin; filters in kube-scheduler's order, then ours."""
+    from custom_scheduler.plugins import (
+        balanced_allocation,
+        business_line,
+        business_priority,
+        least_allocated,
+        load_threshold,
+        network_bandwidth,
+        node_affinity,
+        node_load,
+        node_name,
+        node_ports,
+        node_resources_fit,
+        node_unschedulable,
+        taint_toleration,
+    )
+
     registry = Registry()
     registry.register_filter(node_unschedulable.NAME, node_unschedulable.new)
     registry.register_filter(node_name.NAME, node_name.new)
