@@ -22,6 +22,8 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any, Protocol
 
+import orjson
+
 from custom_scheduler.controller.informers import NodeMetricsRead, ResourceEvent
 from custom_scheduler.controller.queue import SchedulingQueue
 from custom_scheduler.errors import InputError
@@ -72,13 +74,15 @@ def priority_of(pod: Mapping[str, Any]) -> int:
     return priority if isinstance(priority, int) else 0
 
 
-def _scheduling_view(node: Mapping[str, Any]) -> tuple[Any, ...]:
-    """What of a node can change a filter's verdict (heartbeats and metrics annotations cannot)."""
-    return (
+def _scheduling_view(node: Mapping[str, Any]) -> bytes:
+    """What of a node can change a filter's verdict (heartbeats and metrics annotations cannot), as an
+    immutable snapshot."""
+    view = [
         node.get("metadata", {}).get("labels"),
         node.get("spec"),
         node.get("status", {}).get("allocatable"),
-    )
+    ]
+    return orjson.dumps(view, option=orjson.OPT_SORT_KEYS)
 
 
 def _pod_view(pod: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -94,7 +98,7 @@ class ClusterState:
         self._queue = queue
         self._scheduler_name = scheduler_name
         self._pods: dict[str, JsonObject] = {}
-        self._nodes: dict[str, tuple[Any, ...]] = {}
+        self._nodes: dict[str, bytes] = {}
         self._assumed: dict[str, str] = {}
         self.pods_synced = False
         self.nodes_synced = False
