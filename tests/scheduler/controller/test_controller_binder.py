@@ -18,13 +18,20 @@ from tests.scheduler.fakeapi.invariants import wait_for
 
 class Harness:
     def __init__(self, fake_api: FakeApiServer, client: KubeClient, *, leading: bool = True) -> None:
+        self.nodes = {"node-a", "node-b"}
         self.cluster = fake_api.cluster
         for name in ("node-a", "node-b"):
             self.cluster.create("nodes", sized_node(name))
         self.pod = self.cluster.create("pods", our_pod("web"))
         self.outcomes: queue.Queue[BindOutcome] = queue.Queue()
         recorder = EventRecorder(client, component="custom-scheduler", instance="test")
-        self.binder = Binder(client, recorder=recorder, report=self.outcomes.put, may_bind=lambda: leading)
+        self.binder = Binder(
+            client,
+            recorder=recorder,
+            report=self.outcomes.put,
+            may_bind=lambda: leading,
+            node_exists=self.nodes.__contains__,
+        )
 
     def bind(self, node: str = "node-a", pod: dict[str, Any] | None = None) -> BindOutcome:
         self.binder.submit(pod or self.pod, node, started=0.0)
@@ -91,4 +98,10 @@ def test_a_server_error_that_did_not_bind_is_a_failure_to_retry(
 def test_without_leadership_nothing_is_sent(fake_api: FakeApiServer, client: KubeClient) -> None:
     harness = Harness(fake_api, client, leading=False)
     assert harness.bind().result is Result.ABANDONED
+    assert harness.cluster.bindings == []
+
+
+def test_a_node_deleted_since_the_decision_is_not_bound_to(harness: Harness) -> None:
+    harness.nodes.discard("node-a")
+    assert harness.bind("node-a").result is Result.ABANDONED
     assert harness.cluster.bindings == []

@@ -103,3 +103,26 @@ def test_a_server_without_strategic_merge_gets_a_merge_patch_keeping_other_condi
     )
     conditions = fake_api.cluster.get("pods", "default", "big")["status"]["conditions"]
     assert [c["type"] for c in conditions] == ["Initialized", "PodScheduled"]
+
+
+def test_event_and_condition_writes_are_retried_after_server_errors(
+    fake_api: FakeApiServer, recorder: EventRecorder
+) -> None:
+    pod = fake_api.cluster.create("pods", our_pod("big"))
+    fake_api.faults.fail(path="/events$", method="POST", status=500, times=2)
+    fake_api.faults.fail(path="/status$", method="PATCH", status=503, times=1)
+    recorder.failed_scheduling(pod, MESSAGE)
+    recorder.shutdown(wait=True)
+    assert [e["reason"] for e in fake_api.cluster.events_for("default", "big")] == ["FailedScheduling"]
+    assert (
+        fake_api.cluster.get("pods", "default", "big")["status"]["conditions"][0]["reason"] == "Unschedulable"
+    )
+
+
+def test_an_event_whose_answer_was_lost_is_not_written_twice(
+    fake_api: FakeApiServer, recorder: EventRecorder
+) -> None:
+    pod = fake_api.cluster.create("pods", our_pod("web"))
+    fake_api.faults.lose_responses(path="/events$", times=1)
+    recorder.scheduled(pod, "node-a")
+    assert len(fake_api.cluster.events_for("default", "web")) == 1

@@ -9,7 +9,8 @@ by a decision made for its predecessor. Outcomes go back to the scheduling loop,
 - `GONE`: the pod no longer exists;
 - `FAILED`: anything else: forget and retry with backoff. When the answer was lost (no response, 5xx)
   the binding may have been committed, so the pod is read back *before* anything is re-sent;
-- `ABANDONED`: leadership was lost or the scheduler is shutting down before the request left.
+- `ABANDONED`: before the request left, leadership was lost, the scheduler began shutting down, or the
+  chosen node was deleted (the API server would accept a binding to a node that no longer exists).
 
 After a successful binding the worker also records the `Scheduled` event, so throughput figures
 include it, as kube-scheduler's do.
@@ -76,12 +77,16 @@ class Binder:
         recorder: EventRecorder,
         report: Callable[[BindOutcome], None],
         may_bind: Callable[[], bool],
+        node_exists: Callable[[str], bool],
         workers: int = BIND_WORKERS,
     ) -> None:
+        """`may_bind` says whether this replica leads; `node_exists` whether a node is still in the cache.
+        Both are read from the worker threads."""
         self._client = client
         self._recorder = recorder
         self._report = report
         self._may_bind = may_bind
+        self._node_exists = node_exists
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bind")
         self._futures: set[Future[None]] = set()
         self._lock = threading.Lock()
@@ -112,7 +117,7 @@ class Binder:
 
     def _bind(self, pod: JsonObject, node: str, started: float) -> None:
         sent = time.monotonic()
-        if self._closing or not self._may_bind():
+        if self._closing or not self._may_bind() or not self._node_exists(node):
             self._report(BindOutcome(uid_of(pod), pod, node, Result.ABANDONED, started, 0.0))
             return
         result, current, error = self._send(pod, node)

@@ -118,6 +118,10 @@ class ClusterState:
     def node_count(self) -> int:
         return len(self._nodes)
 
+    def has_node(self, name: str) -> bool:
+        """Whether the node is in the cache; safe to call from other threads (one dict lookup)."""
+        return name in self._nodes
+
     def apply(self, message: ResourceEvent | NodeMetricsRead) -> None:
         """Apply one informer message (a pod or node list/change, or fresh NodeMetrics)."""
         if isinstance(message, NodeMetricsRead):

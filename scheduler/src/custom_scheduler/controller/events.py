@@ -6,9 +6,11 @@
   plus `PodScheduled=False`, reason `Unschedulable`, patched into pods/<name>/status by strategic merge
   (only when the condition would change, as kube-scheduler's updatePod does).
 
-Events are best effort: a failure is logged, never retried beyond the client's Retry-After handling,
-and never blocks scheduling (failure reports go through a small bounded pool; when it is saturated the
-newest report is dropped, as client-go's event broadcaster drops when its buffer is full).
+Writes that fail on the server's side (5xx, no answer) are retried a few times with backoff, as
+client-go's event recorder retries; an event whose answer was lost and that is sent again meets 409
+AlreadyExists (same name), which counts as written. Otherwise events are best effort: a failure is
+logged and never blocks scheduling. Failure reports go through a small bounded pool; when it is
+saturated the newest report is dropped, as client-go's event broadcaster drops when its buffer is full.
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final
 
 from custom_scheduler.controller.cache import pod_key
-from custom_scheduler.errors import ApiError
+from custom_scheduler.errors import ApiConflict, ApiError, ApiServerError, ApiTooManyRequests, ApiUnavailable
 from custom_scheduler.kube import paths
 from custom_scheduler.kube.client import MERGE_PATCH, KubeClient
 from custom_scheduler.kube.timefmt import time_now
@@ -37,6 +39,8 @@ REASON_SCHEDULED: Final = "Scheduled"
 REASON_FAILED_SCHEDULING: Final = "FailedScheduling"
 CONDITION_REASON_UNSCHEDULABLE: Final = "Unschedulable"
 UNSUPPORTED_MEDIA_TYPE: Final = 415
+WRITE_RETRY_DELAYS_SECONDS: Final = (0.5, 1.0, 2.0)
+"""Pauses between attempts at an event or condition write the server failed (5xx, no answer, 429)."""
 EVENT_WORKERS: Final = 4
 MAX_PENDING_REPORTS: Final = 1000
 """Failure reports waiting for a worker before new ones are dropped (client-go's buffer is 1000)."""
@@ -119,7 +123,7 @@ class EventRecorder:
         condition = unschedulable_condition(message)
         try:
             try:
-                self._client.patch(path, {"status": {"conditions": [condition]}})
+                _retrying(lambda: self._client.patch(path, {"status": {"conditions": [condition]}}))
             except ApiError as error:
                 if error.status != UNSUPPORTED_MEDIA_TYPE:
                     raise
@@ -129,7 +133,7 @@ class EventRecorder:
                     if c.get("type") != "PodScheduled"
                 ]
                 patch = {"status": {"conditions": [*others, condition]}}
-                self._client.patch(path, patch, content_type=MERGE_PATCH)
+                _retrying(lambda: self._client.patch(path, patch, content_type=MERGE_PATCH))
         except ApiError as error:
             log.warning("pod condition not updated", extra={"pod": pod_key(pod), "error": str(error)})
 
@@ -160,8 +164,22 @@ class EventRecorder:
             "count": 1,
         }
         try:
-            self._client.post(paths.events(meta["namespace"]), event)
+            _retrying(lambda: self._client.post(paths.events(meta["namespace"]), event))
+        except ApiConflict:
+            pass  # written by an earlier attempt whose answer was lost
         except ApiError as error:
             log.warning(
                 "event not recorded", extra={"pod": pod_key(pod), "reason": reason, "error": str(error)}
             )
+
+
+def _retrying(write: Callable[[], object]) -> None:
+    """Run `write`, retrying after server-side failures with WRITE_RETRY_DELAYS_SECONDS."""
+    for delay in (*WRITE_RETRY_DELAYS_SECONDS, None):
+        try:
+            write()
+            return
+        except (ApiServerError, ApiUnavailable, ApiTooManyRequests):
+            if delay is None:
+                raise
+            time.sleep(delay)

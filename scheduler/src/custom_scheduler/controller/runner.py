@@ -79,7 +79,11 @@ class Controller:
             self.metrics.leader.set(1)
         self.recorder = EventRecorder(client, component=config.scheduler_name, instance=self.leader.identity)
         self.binder = Binder(
-            client, recorder=self.recorder, report=self.inbox.put, may_bind=self.leader.is_leader
+            client,
+            recorder=self.recorder,
+            report=self.inbox.put,
+            may_bind=self.leader.is_leader,
+            node_exists=self.state.has_node,
         )
         self.loop = SchedulingLoop(
             engine=self.engine,
