@@ -3,8 +3,10 @@
 The objects are upstream's ``components.yaml`` of v0.7.2 (ServiceAccount; ClusterRoles
 ``system:aggregated-metrics-reader`` and ``system:metrics-server``; the auth-delegator and
 ``system:metrics-server`` ClusterRoleBindings; the ``extension-apiserver-authentication-reader``
-RoleBinding; Service; Deployment; APIService ``v1beta1.metrics.k8s.io``), with one change: the
-``--kubelet-insecure-tls`` flag. Upstream's pod already passes Pod Security "restricted".
+RoleBinding; Service; Deployment; APIService ``v1beta1.metrics.k8s.io``), with two changes: the
+``--kubelet-insecure-tls`` flag (below), and a toleration of the control-plane taint, as CoreDNS has, so
+that a cluster of control planes only still gets metrics. Upstream's pod already passes Pod Security
+"restricted".
 
 Kubelet TLS on kubeadm clusters: each kubelet serves a *self-signed* certificate (kubeadm does not enable
 ``serverTLSBootstrap``), which metrics-server cannot verify, so out of the box it scrapes nothing. The
@@ -191,6 +193,13 @@ def deployment() -> Manifest:
                         }
                     ],
                     "nodeSelector": {"kubernetes.io/os": "linux"},
+                    "tolerations": [
+                        {
+                            "key": "node-role.kubernetes.io/control-plane",
+                            "operator": "Exists",
+                            "effect": "NoSchedule",
+                        }
+                    ],
                     "priorityClassName": "system-cluster-critical",
                     "serviceAccountName": NAME,
                     "volumes": [{"name": "tmp-dir", "emptyDir": {}}],

@@ -189,6 +189,9 @@ def test_metrics_server_is_deployed_from_the_pinned_upstream_objects(case: str, 
     }
     assert container["image"] == "registry.k8s.io/metrics-server/metrics-server:v0.7.2"
     assert "--kubelet-insecure-tls" in container["args"]
+    assert {"key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoSchedule"} in (
+        deployment["spec"]["template"]["spec"]["tolerations"]
+    )
     assert "--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname" in container["args"]
     assert one(plan, "RoleBinding", "metrics-server-auth-reader")["roleRef"]["name"] == (
         "extension-apiserver-authentication-reader"
