@@ -7,8 +7,9 @@ The calls are derived from the scheduler itself, not from the ClusterRole:
   the ConfigMap, driven through every path that talks to the API: informers, NodeMetrics, a binding whose
   response is lost (so the binder re-reads the pod), an unschedulable pod (event and pod condition),
   leader election from creating the Lease to releasing it;
-- a scan of the package's source for every use of ``custom_scheduler.kube.paths``: each call site must
-  have produced at least one request in that run, so the run cannot silently miss a code path.
+- a scan of the package's source for every use of ``custom_scheduler.kube.paths`` (the only place that
+  spells API paths, which a test checks too): each call site must have produced at least one request in
+  that run, so the run cannot silently miss a code path.
 Each request is turned into the attributes the API server authorizes (group, resource, subresource,
 namespace, name, verb) and checked against the planned roles with RBAC's matching rules.
 """
@@ -205,6 +206,20 @@ def test_the_recorded_run_went_through_every_api_call_site_of_the_scheduler(reco
         if not any(map(pattern.fullmatch, recorded_paths))
     ]
     assert missing == []
+
+
+def test_every_api_path_the_scheduler_builds_comes_from_kube_paths() -> None:
+    """So the call-site scan above sees every request the scheduler can make."""
+    source_root = Path(custom_scheduler.__file__).parent
+    literals = [
+        f"{path.relative_to(source_root)}:{node.lineno} {node.value!r}"
+        for path in sorted(source_root.rglob("*.py"))
+        if path != source_root / "kube" / "paths.py"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("/api")
+    ]
+
+    assert literals == []
 
 
 def test_rbac_allows_every_request_the_scheduler_made(plan: Plan, recorded: list[Call]) -> None:
