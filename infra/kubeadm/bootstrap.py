@@ -15,6 +15,7 @@ Three pulumi-command traps shape the graph:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from typing import Final
@@ -66,10 +67,12 @@ class Bootstrap(pulumi.ComponentResource):
             else first.public_ip.apply(lambda ip: f"{_host(ip)}:{API_SERVER_PORT}")
         )
 
+        rulesets = _host_firewalls(config, nodes)
         preflights: dict[str, remote.Command] = {}
         prepared: dict[str, remote.Command] = {}
         for node in nodes:
-            preflights[node.spec.name], prepared[node.spec.name] = self._prepare(node, nodes)
+            ruleset = rulesets[node.spec.is_control_plane]
+            preflights[node.spec.name], prepared[node.spec.name] = self._prepare(node, ruleset)
         names = list(preflights)
         self.hosts = pulumi.Output.all(*(preflights[n].stdout for n in names)).apply(
             lambda outputs: distinct_hosts(dict(zip(names, outputs, strict=True)))
@@ -114,7 +117,7 @@ class Bootstrap(pulumi.ComponentResource):
             {"apiEndpoint": self.api_endpoint, "kubeconfig": self.kubeconfig, "hosts": self.hosts}
         )
 
-    def _prepare(self, node: VpsNode, nodes: Sequence[VpsNode]) -> tuple[remote.Command, remote.Command]:
+    def _prepare(self, node: VpsNode, ruleset: pulumi.Output[str]) -> tuple[remote.Command, remote.Command]:
         spec = node.spec
         size = spec.declared_size
         preflight = self._command(
@@ -137,28 +140,10 @@ class Bootstrap(pulumi.ComponentResource):
                 "K8S_VERSION": self._config.kubernetes_version,
                 "NODE_IP": node.private_ip,
                 "NODE_LABELS": labels,
-                "NFT_RULESET": self._host_firewall(node, nodes),
+                "NFT_RULESET": ruleset,
             },
             depends_on=[preflight],
             replace_with_machine=True,
-        )
-
-    def _host_firewall(self, node: VpsNode, nodes: Sequence[VpsNode]) -> pulumi.Output[str]:
-        addresses = pulumi.Output.all(*(ip for n in nodes for ip in (n.public_ip, n.private_ip)))
-        control_plane_addresses = pulumi.Output.all(
-            *(ip for n in nodes if n.spec.is_control_plane for ip in (n.public_ip, n.private_ip))
-        )
-        cluster = self._config.cluster
-        return pulumi.Output.all(addresses, control_plane_addresses).apply(
-            lambda args: render_nftables(
-                node_rules(
-                    cluster,
-                    control_plane=node.spec.is_control_plane,
-                    cluster_nodes=[host_cidr(ip) for ip in args[0]],
-                    control_planes=[host_cidr(ip) for ip in args[1]],
-                    cidr=str,
-                )
-            )
         )
 
     def _init(self, first: VpsNode, nodes: Sequence[VpsNode], *, after: pulumi.Resource) -> remote.Command:
@@ -292,6 +277,28 @@ class Bootstrap(pulumi.ComponentResource):
                 additional_secret_outputs=["stdout"] if secret_stdout else None,
             ),
         )
+
+
+def _host_firewalls(config: StackConfig, nodes: Sequence[VpsNode]) -> dict[bool, pulumi.Output[str]]:
+    """The nftables ruleset of a control plane (key True) and of a worker (False): one per role, since
+    every node of a role accepts the same sources."""
+    addresses = pulumi.Output.all(*(ip for n in nodes for ip in (n.public_ip, n.private_ip)))
+    control_planes = pulumi.Output.all(
+        *(ip for n in nodes if n.spec.is_control_plane for ip in (n.public_ip, n.private_ip))
+    )
+
+    def ruleset(control_plane: bool, args: list[list[str]]) -> str:
+        rules = node_rules(
+            config.cluster,
+            control_plane=control_plane,
+            cluster_nodes=[host_cidr(ip) for ip in args[0]],
+            control_planes=[host_cidr(ip) for ip in args[1]],
+            cidr=str,
+        )
+        return render_nftables(rules)
+
+    both = pulumi.Output.all(addresses, control_planes)
+    return {role: both.apply(functools.partial(ruleset, role)) for role in (True, False)}
 
 
 def distinct_hosts(preflight_outputs: Mapping[str, str]) -> dict[str, dict[str, str]]:

@@ -12,6 +12,7 @@ into `bash -s`, so that the SSH session's standard input stays free for those se
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from collections.abc import Mapping
@@ -55,6 +56,7 @@ class ScriptParams:
     optional: tuple[str, ...]
 
 
+@functools.cache
 def script_body(step: str) -> str:
     """The text of `scripts/<step>.sh`.
 

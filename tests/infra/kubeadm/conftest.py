@@ -229,6 +229,10 @@ def realistic_params() -> dict[str, dict[str, str]]:
         "drain": {"NODE_NAME": "sgp-w-3"},
         "reset": {},
         "deregister": {"NODE_NAME": "sgp-w-3"},
+        "import-image": {
+            "IMAGE_TAR": "/var/lib/kubevps/images/custom-scheduler.tar",
+            "IMAGE_REF": "kubevps.local/custom-scheduler:3f2a9c1e5b7d",
+        },
     }  # fmt: skip
 
 

@@ -46,10 +46,10 @@ def _bash_prints_variable(script: str, name: str) -> str:
     return completed.stdout
 
 
-def test_steps_are_the_contracted_ten_in_bootstrap_order() -> None:
+def test_steps_are_the_bootstrap_ones_in_order_then_the_image_import() -> None:
     assert scripts.STEPS == (
         "preflight", "prepare", "init", "cni", "kubeconfig", "join-credentials", "join", "drain", "reset",
-        "deregister",
+        "deregister", "import-image",
     )  # fmt: skip
 
 
