@@ -10,8 +10,10 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
+import yaml
 
 from infra.addons import metrics_server
+from infra.plan import ROOT, main
 from tests.infra.addons.pod_security import violations
 from tests.infra.addons.support import STACKS, manifests, one
 from tests.infra.stacks import Plan
@@ -31,6 +33,18 @@ def test_every_manifest_in_the_plan_validates_strictly_against_kubernetes_1_28(
             kubernetes_validate.validate(manifest, "1.28.0", strict=True)
         except kubernetes_validate.ValidationError as error:
             pytest.fail(f"manifests/{name}.yaml: {error.message} at {list(error.path)}")
+
+
+@pytest.mark.parametrize("stack_file", sorted((ROOT / "stacks").glob("Pulumi.*.yaml")), ids=lambda p: p.stem)
+def test_every_manifest_of_every_example_stack_validates_strictly(stack_file: Path, tmp_path: Path) -> None:
+    stack_name = stack_file.stem.removeprefix("Pulumi.")
+    assert main(["--stack", stack_name, "--out", str(tmp_path)]) == 0
+
+    for path in sorted((tmp_path / "manifests").glob("*.yaml")):
+        try:
+            kubernetes_validate.validate(yaml.safe_load(path.read_text()), "1.28.0", strict=True)
+        except kubernetes_validate.ValidationError as error:
+            pytest.fail(f"{stack_name}: manifests/{path.name}: {error.message} at {list(error.path)}")
 
 
 @pytest.mark.parametrize("case", sorted(STACKS))
