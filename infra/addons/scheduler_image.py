@@ -47,7 +47,7 @@ def context_hash(context: Path = CONTEXT) -> str:
 
     A file's path, executable bit and content count; files excluded by ``.dockerignore`` do not.
     """
-    patterns = _ignore_patterns(context / ".dockerignore")
+    patterns = dockerignore_rules(context / ".dockerignore")
     digest = hashlib.sha256()
     digest.update(b"Dockerfile\0" + (context / "Dockerfile").read_bytes() + b"\0")
     for path in sorted(p for p in context.rglob("*") if p.is_file()):
@@ -83,7 +83,7 @@ def _pattern_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(out)
 
 
-def _ignore_patterns(path: Path) -> list[tuple[bool, str]]:
+def dockerignore_rules(path: Path) -> list[tuple[bool, str]]:
     """(is exception, pattern) per rule of a .dockerignore file, in order."""
     if not path.is_file():
         return []

@@ -14,7 +14,15 @@ from typing import Any
 import pytest
 
 from infra.addons.scheduler import RUN_AS
-from infra.addons.scheduler_image import CONTEXT, ROOT, content_tag, context_hash, is_ignored, pull_policy
+from infra.addons.scheduler_image import (
+    CONTEXT,
+    ROOT,
+    content_tag,
+    context_hash,
+    dockerignore_rules,
+    is_ignored,
+    pull_policy,
+)
 from infra.kubeadm.scripts import render_script
 from tests.infra.addons.support import PREBUILT_REF, REGISTRY_PASSWORD, STACKS, one, plan_of
 from tests.infra.stacks import Plan, bound, stack
@@ -256,9 +264,7 @@ def test_dockerignore_rules_match_docker(path: str, patterns: list[tuple[bool, s
 
 
 def test_the_real_context_sends_only_the_package() -> None:
-    from infra.addons.scheduler_image import _ignore_patterns
-
-    patterns = _ignore_patterns(CONTEXT / ".dockerignore")
+    patterns = dockerignore_rules(CONTEXT / ".dockerignore")
     sent = {
         p.relative_to(CONTEXT).as_posix()
         for p in CONTEXT.rglob("*")
