@@ -26,17 +26,16 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from custom_scheduler.controller.cache import pod_key, uid_of
 from custom_scheduler.controller.events import EventRecorder
 from custom_scheduler.errors import ApiConflict, ApiError, ApiNotFound
 from custom_scheduler.kube import paths
-from custom_scheduler.kube.client import KubeClient
+from custom_scheduler.kube.client import JsonObject, KubeClient
 
 log = logging.getLogger(__name__)
 
-JsonObject = dict[str, Any]
 
 BIND_WORKERS: Final = 16
 """Bindings in flight at once: enough to hide API latency, few enough to stay under the API's limits."""

@@ -20,19 +20,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
 from custom_scheduler.controller.informers import NodeMetricsRead, ResourceEvent
 from custom_scheduler.controller.queue import SchedulingQueue
+from custom_scheduler.engine import Engine
 from custom_scheduler.errors import InputError
+from custom_scheduler.kube.client import JsonObject
 from custom_scheduler.kube.watch import Changed, Listed, WatchEvent
+from custom_scheduler.objects import TERMINAL_PHASES
 
 log = logging.getLogger(__name__)
-
-JsonObject = dict[str, Any]
-TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
 
 
 def _fed(feed: Callable[[], None], *, what: str) -> bool:
@@ -43,20 +43,6 @@ def _fed(feed: Callable[[], None], *, what: str) -> bool:
         log.warning("object ignored", extra={"object": what, "error": str(error)})
         return False
     return True
-
-
-class SchedulingEngine(Protocol):
-    """The part of `custom_scheduler.engine.Engine` the controller uses (not thread-safe)."""
-
-    def upsert_node(self, node: Mapping[str, Any]) -> None: ...
-    def delete_node(self, name: str) -> None: ...
-    def upsert_pod(self, pod: Mapping[str, Any]) -> None: ...
-    def delete_pod(self, uid: str) -> None: ...
-    def set_node_metrics(self, metrics: Mapping[str, Any], *, observed_at: float | None = None) -> None: ...
-    def assume(self, pod: Mapping[str, Any], node_name: str) -> None: ...
-    def forget(self, uid: str) -> None: ...
-    def has_pod(self, uid: str) -> bool: ...
-    def node_names(self) -> list[str]: ...
 
 
 def uid_of(obj: Mapping[str, Any]) -> str:
@@ -93,7 +79,7 @@ def _pod_view(pod: Mapping[str, Any]) -> tuple[Any, ...]:
 class ClusterState:
     """Applies watch events to the engine and the queue; tracks pending pods and assumptions."""
 
-    def __init__(self, *, engine: SchedulingEngine, queue: SchedulingQueue, scheduler_name: str) -> None:
+    def __init__(self, *, engine: Engine, queue: SchedulingQueue, scheduler_name: str) -> None:
         self._engine = engine
         self._queue = queue
         self._scheduler_name = scheduler_name

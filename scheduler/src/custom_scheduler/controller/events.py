@@ -25,12 +25,11 @@ from typing import Any, Final
 from custom_scheduler.controller.cache import pod_key
 from custom_scheduler.errors import ApiConflict, ApiError, ApiServerError, ApiTooManyRequests, ApiUnavailable
 from custom_scheduler.kube import paths
-from custom_scheduler.kube.client import MERGE_PATCH, KubeClient
+from custom_scheduler.kube.client import MERGE_PATCH, JsonObject, KubeClient
 from custom_scheduler.kube.timefmt import time_now
 
 log = logging.getLogger(__name__)
 
-JsonObject = dict[str, Any]
 
 NOTE_LENGTH_LIMIT: Final = 1024
 """The API's limit on an event note (pkg/apis/core/validation/events.go NoteLengthLimit)."""

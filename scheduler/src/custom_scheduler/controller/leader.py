@@ -23,17 +23,16 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Final
 
 from custom_scheduler.config import LeaderElection
 from custom_scheduler.errors import ApiError, ApiNotFound
 from custom_scheduler.kube import paths
-from custom_scheduler.kube.client import KubeClient
+from custom_scheduler.kube.client import JsonObject, KubeClient
 from custom_scheduler.kube.timefmt import micro_time_now
 
 log = logging.getLogger(__name__)
 
-JsonObject = dict[str, Any]
 
 RETRY_JITTER: Final = 1.2
 """client-go's JitterFactor: candidates retry at retryPeriod * [1, 1.2) so they do not move in lockstep."""

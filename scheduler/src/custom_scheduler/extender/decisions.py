@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Final
 
 from custom_scheduler.config import SchedulerConfig
 from custom_scheduler.engine import Engine, ScheduleResult
@@ -23,9 +23,8 @@ from custom_scheduler.extender.protocol import (
     filter_result,
     host_priority_list,
 )
+from custom_scheduler.kube.client import JsonObject
 from custom_scheduler.plugins import business_line, names
-
-JsonObject = dict[str, Any]
 
 EXTENDER_FILTERS: Final = (names.BUSINESS_LINE, names.LOAD_THRESHOLD)
 EXTENDER_SCORES: Final = (names.NODE_LOAD, names.NETWORK_BANDWIDTH, names.BUSINESS_PRIORITY)
