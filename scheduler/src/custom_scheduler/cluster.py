@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -31,7 +31,10 @@ Int32Array = npt.NDArray[np.int32]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
+T = TypeVar("T")
+
 ABSENT: Final = -1
+_PER_STATE_LIMIT: Final = 16  # keys may include the time; a few entries cover one scheduling cycle
 """Label code of a node that does not carry the label key."""
 
 _INT_COLUMNS: Final = (
@@ -165,6 +168,9 @@ class Cluster:
     _labels: dict[str, LabelColumn] = field(default_factory=dict)
     _name_column: LabelColumn | None = None
     _derived: dict[str, npt.NDArray[Any]] = field(default_factory=dict)
+    _generation: int = 0
+    _per_state: dict[Hashable, Any] = field(default_factory=dict)
+    _per_state_generation: int = -1
     _metrics: dict[str, _Metrics] = field(default_factory=dict)
     _estimates: dict[str, dict[str, _Estimate]] = field(default_factory=dict)
 
@@ -224,6 +230,17 @@ class Cluster:
             column = self._derived[key] = compute()
         return column
 
+    def per_state(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """A value computed from the current state (nodes, pods, metrics), kept until any of it changes:
+        lets plugins of one scheduling cycle share work, such as the load view."""
+        if self._per_state_generation != self._generation or len(self._per_state) >= _PER_STATE_LIMIT:
+            self._per_state.clear()
+            self._per_state_generation = self._generation
+        if key not in self._per_state:
+            self._per_state[key] = compute()
+        value: T = self._per_state[key]
+        return value
+
     def metrics_time(self) -> FloatArray:
         """When each node's usage was measured (NaN without metrics)."""
         return self.column("metrics_time")
@@ -231,6 +248,7 @@ class Cluster:
     # --- nodes ---------------------------------------------------------------------------------
     def upsert_node(self, node: NodeInfo) -> None:
         """Add a node, or update it in place (its pods stay counted)."""
+        self._generation += 1
         row = self.index.get(node.name)
         if row is None:
             row = self.size
@@ -251,6 +269,7 @@ class Cluster:
 
     def delete_node(self, name: str) -> None:
         """Remove a node and its metrics; its pods are remembered and count again if the node returns."""
+        self._generation += 1
         self._metrics.pop(name, None)
         row = self.index.pop(name, None)
         if row is None:
@@ -275,6 +294,7 @@ class Cluster:
     # --- pods ----------------------------------------------------------------------------------
     def add_pod(self, usage: PodUsage) -> None:
         """Count a pod on its node (replacing an earlier version with the same uid)."""
+        self._generation += 1
         self.remove_pod(usage.uid)
         self.pods[usage.uid] = usage
         self.pods_by_node.setdefault(usage.node, set()).add(usage.uid)
@@ -287,6 +307,7 @@ class Cluster:
 
     def remove_pod(self, uid: str) -> PodUsage | None:
         """Stop counting a pod; return what it contributed, or None if it was not counted."""
+        self._generation += 1
         usage = self.pods.pop(uid, None)
         if usage is None:
             return None
@@ -313,6 +334,7 @@ class Cluster:
     # --- load ----------------------------------------------------------------------------------
     def set_metrics(self, node: str, *, cpu_millis: float, memory_bytes: float, time: float) -> None:
         """Record a node's measured usage; estimates of pods placed before ``time`` are now in it."""
+        self._generation += 1
         self._metrics[node] = _Metrics(cpu_millis, memory_bytes, time)
         estimates = self._estimates.get(node)
         if estimates is not None:
@@ -324,12 +346,14 @@ class Cluster:
 
     def add_estimate(self, node: str, uid: str, *, cpu: int, memory: int) -> None:
         """Count a just-placed pod's estimated use on top of the node's last measurement."""
+        self._generation += 1
         self.remove_estimate(uid, node)
         self._estimates.setdefault(node, {})[uid] = _Estimate(self.clock(), cpu, memory)
         self._shift_estimate(node, cpu, memory)
 
     def remove_estimate(self, uid: str, node: str) -> None:
         """Drop a pod's estimate (it was forgotten or deleted)."""
+        self._generation += 1
         estimates = self._estimates.get(node)
         estimate = None if estimates is None else estimates.pop(uid, None)
         if estimate is not None:

@@ -32,7 +32,15 @@ def fresh_metrics(cluster: Cluster, *, max_age: float) -> BoolArray:
 
 
 def utilisation(pod: PodInfo | None, cluster: Cluster, *, max_age: float) -> Utilisation:
-    """The load view of every node; with a pod, as it would be once the pod runs there."""
+    """The load view of every node; with a pod, as it would be once the pod runs there.
+
+    NodeLoad and BusinessPriority both need it in the same cycle, so it is computed once per state.
+    """
+    key = ("load.utilisation", _pod_cpu(pod), _pod_memory(pod), max_age, cluster.clock())
+    return cluster.per_state(key, lambda: _utilisation(pod, cluster, max_age=max_age))
+
+
+def _utilisation(pod: PodInfo | None, cluster: Cluster, *, max_age: float) -> Utilisation:
     measured = fresh_metrics(cluster, max_age=max_age)
     fractions = []
     for usage, estimate, requested, alloc, pod_estimate, pod_request in (
