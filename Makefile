@@ -24,7 +24,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/shellcheck --severity=style infra/kubeadm/scripts/*.sh
+	$(BIN)/shellcheck --severity=style infra/kubeadm/scripts/*.sh infra/addons/scripts/*.sh
 	$(BIN)/hadolint scheduler/Dockerfile
 
 test: lint

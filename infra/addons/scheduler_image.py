@@ -25,7 +25,7 @@ from typing import Final
 
 import pulumi
 import pulumi_docker_build as docker_build
-from pulumi_command import remote
+from pulumi_command import local, remote
 
 from infra.config import ImageConfig
 from infra.kubeadm.scripts import remote_command, render_script
@@ -34,6 +34,7 @@ from infra.nodes.base import VpsNode
 ROOT: Final = Path(__file__).resolve().parents[2]
 CONTEXT: Final = ROOT / "scheduler"
 TARBALL_DIR: Final = ROOT / "build" / "images"
+COPY_SCRIPT: Final = Path(__file__).resolve().parent / "scripts" / "copy-image.sh"
 REPOSITORY: Final = "custom-scheduler"
 LOCAL_REGISTRY: Final = "kubevps.local"
 """Registry part of import-mode references: no such registry exists, so a missing image fails loudly."""
@@ -235,23 +236,34 @@ class SchedulerImage(pulumi.ComponentResource):
         after: pulumi.Resource,
         become_root: bool,
     ) -> remote.Command:
-        """Copy the tarball to ``node`` and import it into containerd; re-run when the tag changes."""
+        """Copy the tarball to ``node`` and import it into containerd, again when the tag or machine changes.
+
+        The copy runs where Pulumi runs (``scripts/copy-image.sh`` streams the tarball over SSH) rather than
+        as a ``CopyToRemote`` of a file asset: the engine hashes an asset on every run, so a later run from a
+        fresh checkout, without the tarball, would fail even with nothing to copy.
+        """
         node_name = node.spec.name
         remote_tarball = f"/tmp/kubevps-{tarball.name}"
-        copy = remote.CopyToRemote(
+        connection = node.connection
+        copy = local.Command(
             f"{node_name}-scheduler-image-copy",
-            connection=node.connection,
-            # Only known once built: a preview never reads a tarball that does not exist yet.
-            source=image.digest.apply(lambda _: pulumi.FileAsset(project_path(tarball))),
-            remote_path=remote_tarball,
-            triggers=[local_ref],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[after]),
+            create=f"bash {project_path(COPY_SCRIPT)}",
+            environment={
+                "KUBEVPS_HOST": connection.host,
+                "KUBEVPS_USER": connection.user or "root",
+                "KUBEVPS_TARBALL": project_path(tarball),
+                "KUBEVPS_REMOTE_PATH": remote_tarball,
+            },
+            stdin=connection.private_key,
+            triggers=[local_ref, node.identity],
+            logging=local.Logging.STDERR,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[image, after]),
         )
         script = render_script("import-image", {"IMAGE_TAR": remote_tarball, "IMAGE_REF": local_ref})
         return remote.Command(
             f"{node_name}-scheduler-image-import",
             connection=node.connection,
             create=remote_command(script, step="import-image", become_root=become_root),
-            triggers=[local_ref],
+            triggers=[local_ref, node.identity],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[copy]),
         )

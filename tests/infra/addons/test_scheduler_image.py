@@ -29,7 +29,7 @@ from tests.infra.stacks import Plan, bound, stack
 
 Planned = Callable[[str], Plan]
 IMAGE = "docker-build:index:Image"
-COPY = "command:remote:CopyToRemote"
+COPY = "command:local:Command"
 COMMAND = "command:remote:Command"
 
 
@@ -75,10 +75,13 @@ def test_import_mode_copies_and_imports_the_image_on_every_node(case: str, plann
     for node in nodes:
         copy = copies[f"{node}-scheduler-image-copy"]
         script = plan.script(f"{node}-scheduler-image-import")
-        assert copy["inputs"]["source"] == {"fileAsset": tarball}
+        environment = copy["inputs"]["environment"]
+        assert environment["KUBEVPS_TARBALL"] == tarball
+        assert copy["inputs"]["create"] == "bash infra/addons/scripts/copy-image.sh"
+        assert copy["inputs"]["stdin"] == "[secret]", "the SSH key reaches the copy on stdin only"
         assert image["name"] in copy["dependsOn"]
         assert copy["name"] in imports[f"{node}-scheduler-image-import"]["dependsOn"]
-        assert bound(script, "IMAGE_TAR") == copy["inputs"]["remotePath"]
+        assert bound(script, "IMAGE_TAR") == environment["KUBEVPS_REMOTE_PATH"]
         assert bound(script, "IMAGE_REF") == tag
         assert "ctr images import" in script
 
