@@ -264,7 +264,7 @@ def mask(value: Any, *, keep_shape: bool = False) -> Any:
         if keep_shape and isinstance(inner, dict):
             return {k: SECRET for k in inner if not k.startswith("__")}
         return SECRET
-    if isinstance(value, pulumi.FileAsset):  # e.g. the image tarball a CopyToRemote sends
+    if isinstance(value, pulumi.FileAsset):  # a file the engine would upload: shown by its path
         return {"fileAsset": str(value.path)}
     if isinstance(value, dict):
         return {k: mask(v, keep_shape=keep_shape) for k, v in value.items() if not k.startswith("__")}
