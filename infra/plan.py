@@ -337,7 +337,13 @@ def write_plan(recorder: Recorder, out: Path) -> dict[str, int]:
                     (scripts / f"{resource['name']}{suffix}").write_text(text, encoding="utf-8")
         elif resource["type"].startswith("kubernetes:"):
             counts["manifests"] += 1
-            manifest = resource["inputs"]
+            # As people write manifests: apiVersion, kind and metadata first.
+            head = {
+                k: resource["inputs"][k]
+                for k in ("apiVersion", "kind", "metadata")
+                if k in resource["inputs"]
+            }
+            manifest = head | resource["inputs"]
             (manifests / f"{resource['name']}.yaml").write_text(
                 yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8"
             )
