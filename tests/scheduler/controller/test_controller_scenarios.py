@@ -298,3 +298,15 @@ def test_two_leader_elected_replicas_bind_each_pod_once_and_a_standby_takes_over
     lease = cluster.get("leases", "kube-system", SCHEDULER)
     assert lease["spec"]["holderIdentity"] == standby.controller.leader.identity
     assert lease["spec"]["leaseTransitions"] >= 1
+
+
+def test_an_object_the_cache_cannot_digest_does_not_stop_scheduling(
+    fake_api: FakeApiServer, start_controller: Start
+) -> None:
+    cluster = fake_api.cluster
+    add_nodes(cluster, 2)
+    handle = start_controller()
+    cluster.put("nodes", {"metadata": {"name": "mangled"}, "spec": "not a mapping", "status": ["nor", "this"]})
+    add_pods(cluster, 10)
+    settle(cluster)
+    assert handle.thread.is_alive()

@@ -29,30 +29,39 @@ from custom_scheduler.controller.queue import SchedulingQueue
 from custom_scheduler.engine import Engine
 from custom_scheduler.errors import InputError
 from custom_scheduler.kube.client import JsonObject
-from custom_scheduler.kube.watch import Changed, Listed, WatchEvent
+from custom_scheduler.kube.watch import Listed, WatchEvent
 from custom_scheduler.objects import TERMINAL_PHASES
 
 log = logging.getLogger(__name__)
 
 
-def _fed(feed: Callable[[], None], *, what: str) -> bool:
-    """Run one engine update; an object the engine cannot read is logged and skipped, never fatal."""
+def _safely(apply: Callable[[], object], *, what: str) -> None:
+    """Apply one object's change; an object that cannot be applied is logged and skipped, never fatal."""
     try:
-        feed()
+        apply()
     except InputError as error:
         log.warning("object ignored", extra={"object": what, "error": str(error)})
-        return False
-    return True
+    except Exception:
+        # A shape no validation foresaw must not stop scheduling for every other object.
+        log.exception("object ignored", extra={"object": what})
+
+
+def _metadata(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    meta = obj.get("metadata")
+    return meta if isinstance(meta, Mapping) else {}
 
 
 def uid_of(obj: Mapping[str, Any]) -> str:
-    return str(obj.get("metadata", {}).get("uid", ""))
+    return str(_metadata(obj).get("uid", ""))
+
+
+def name_of(obj: Mapping[str, Any]) -> str:
+    return str(_metadata(obj).get("name", ""))
 
 
 def pod_key(pod: Mapping[str, Any]) -> str:
     """`namespace/name`, the way kube-scheduler names pods in logs and events."""
-    meta = pod.get("metadata", {})
-    return f"{meta.get('namespace', '')}/{meta.get('name', '')}"
+    return f"{_metadata(pod).get('namespace', '')}/{name_of(pod)}"
 
 
 def priority_of(pod: Mapping[str, Any]) -> int:
@@ -124,14 +133,14 @@ class ClusterState:
         if isinstance(event, Listed):
             listed = {uid_of(pod): pod for pod in event.items}
             for uid in [uid for uid in self._pods if uid not in listed]:
-                self._delete_pod(uid)
+                _safely(partial(self._delete_pod, uid), what=f"pod uid {uid}")
             for pod in listed.values():
-                self._upsert_pod(pod)
+                _safely(partial(self._upsert_pod, pod), what=pod_key(pod))
             self.pods_synced = True
         elif event.type == "DELETED":
-            self._delete_pod(uid_of(event.obj))
+            _safely(partial(self._delete_pod, uid_of(event.obj)), what=pod_key(event.obj))
         else:
-            self._upsert_pod(event.obj)
+            _safely(partial(self._upsert_pod, event.obj), what=pod_key(event.obj))
 
     def _upsert_pod(self, pod: JsonObject) -> None:
         uid = uid_of(pod)
@@ -144,7 +153,7 @@ class ClusterState:
             self._queue.remove(uid)
             self._assumed.pop(uid, None)
             if not terminal:
-                _fed(partial(self._engine.upsert_pod, pod), what=pod_key(pod))
+                self._engine.upsert_pod(pod)
             elif self._engine.has_pod(uid):
                 self._engine.delete_pod(uid)
                 self._queue.move_all()
@@ -203,25 +212,28 @@ class ClusterState:
     def on_nodes(self, event: WatchEvent) -> None:
         """Apply one node list or node change."""
         if isinstance(event, Listed):
-            listed = {node.get("metadata", {}).get("name", ""): node for node in event.items}
+            listed = {name_of(node): node for node in event.items}
             for name in [name for name in self._nodes if name not in listed]:
-                self._delete_node(name)
-            for node in listed.values():
-                self._upsert_node(node)
+                _safely(partial(self._delete_node, name), what=f"node {name}")
+            for name, node in listed.items():
+                _safely(partial(self._upsert_node, node, wake=False), what=f"node {name}")
             self.nodes_synced = True
             self._queue.move_all()
-        elif isinstance(event, Changed) and event.type == "DELETED":
-            self._delete_node(event.obj.get("metadata", {}).get("name", ""))
-        elif self._upsert_node(event.obj):
-            self._queue.move_all()
+        elif event.type == "DELETED":
+            _safely(partial(self._delete_node, name_of(event.obj)), what=f"node {name_of(event.obj)}")
+        else:
+            _safely(partial(self._upsert_node, event.obj, wake=True), what=f"node {name_of(event.obj)}")
 
-    def _upsert_node(self, node: JsonObject) -> bool:
-        """Store a node; True when it is new or changed in a way that matters for filters."""
-        name = node.get("metadata", {}).get("name", "")
+    def _upsert_node(self, node: JsonObject, *, wake: bool) -> None:
+        """Store a node; with `wake`, a new node or a change that matters for filters moves the
+        unschedulable pods."""
+        name = name_of(node)
         view = _scheduling_view(node)
+        self._engine.upsert_node(node)
         changed = self._nodes.get(name) != view
         self._nodes[name] = view
-        return _fed(partial(self._engine.upsert_node, node), what=f"node {name}") and changed
+        if wake and changed:
+            self._queue.move_all()
 
     def _delete_node(self, name: str) -> None:
         self._nodes.pop(name, None)
@@ -230,9 +242,9 @@ class ClusterState:
     def on_node_metrics(self, items: Sequence[JsonObject], *, observed_at: float) -> None:
         """Hand fresh NodeMetrics to the engine (for nodes it knows)."""
         for item in items:
-            name = item.get("metadata", {}).get("name")
+            name = name_of(item)
             if name in self._nodes:
-                _fed(
+                _safely(
                     partial(self._engine.set_node_metrics, item, observed_at=observed_at),
                     what=f"metrics {name}",
                 )

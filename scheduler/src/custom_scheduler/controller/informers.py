@@ -25,6 +25,8 @@ NODE_METRICS_POLL_SECONDS: Final = 15.0
 """metrics-server refreshes NodeMetrics about every 15 s; reading more often gains nothing."""
 NODE_METRICS_ABSENT_POLL_SECONDS: Final = 60.0
 """While metrics.k8s.io is not served (404), look again this often in case it gets installed."""
+UNEXPECTED_ERROR_PAUSE_SECONDS: Final = 1.0
+"""Pause before restarting a watch that failed with something other than an API error."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +52,15 @@ def start_watch(
     path = paths.PODS if resource == "pods" else paths.NODES
 
     def loop() -> None:
-        for event in infinite_watch(client, path, stop=stop):
-            inbox.put(ResourceEvent(resource, event))
+        while not stop.is_set():
+            try:
+                for event in infinite_watch(client, path, stop=stop):
+                    inbox.put(ResourceEvent(resource, event))
+            except Exception:
+                # infinite_watch handles every API failure; anything else is a bug, and a dead watch
+                # would silently freeze the cache, so log it and start over with a fresh list.
+                log.exception("watch crashed; restarting", extra={"path": path})
+                stop.wait(UNEXPECTED_ERROR_PAUSE_SECONDS)
 
     thread = threading.Thread(target=loop, name=f"watch-{resource}", daemon=True)
     thread.start()

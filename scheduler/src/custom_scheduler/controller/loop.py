@@ -85,7 +85,12 @@ class SchedulingLoop:
         except queue.Empty:
             return
         while True:
-            self._apply(message)
+            try:
+                self._apply(message)
+            except Exception:
+                # One event the cache cannot digest (a bug, an object no validation foresaw) must not
+                # stop scheduling for every other pod; the next relist repairs the cache.
+                log.exception("inbox message not applied", extra={"kind": type(message).__name__})
             try:
                 message = self._inbox.get_nowait()
             except queue.Empty:
