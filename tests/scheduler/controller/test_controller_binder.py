@@ -105,3 +105,11 @@ def test_a_node_deleted_since_the_decision_is_not_bound_to(harness: Harness) -> 
     harness.nodes.discard("node-a")
     assert harness.bind("node-a").result is Result.ABANDONED
     assert harness.cluster.bindings == []
+
+
+def test_an_answer_lost_with_the_pod_unreadable_is_unknown(fake_api: FakeApiServer, harness: Harness) -> None:
+    fake_api.faults.lose_responses(path="/binding$", times=1)
+    fake_api.faults.fail(path="/pods/web$", method="GET", status=500)
+    outcome = harness.bind()
+    assert outcome.result is Result.UNKNOWN
+    assert harness.bound_to() == "node-a", "the binding did land: keeping the assumption was right"

@@ -306,7 +306,9 @@ def test_an_object_the_cache_cannot_digest_does_not_stop_scheduling(
     cluster = fake_api.cluster
     add_nodes(cluster, 2)
     handle = start_controller()
-    cluster.put("nodes", {"metadata": {"name": "mangled"}, "spec": "not a mapping", "status": ["nor", "this"]})
+    cluster.put(
+        "nodes", {"metadata": {"name": "mangled"}, "spec": "not a mapping", "status": ["nor", "this"]}
+    )
     add_pods(cluster, 10)
     settle(cluster)
     assert handle.thread.is_alive()

@@ -9,6 +9,8 @@ by a decision made for its predecessor. Outcomes go back to the scheduling loop,
 - `GONE`: the pod no longer exists;
 - `FAILED`: anything else: forget and retry with backoff. When the answer was lost (no response, 5xx)
   the binding may have been committed, so the pod is read back *before* anything is re-sent;
+- `UNKNOWN`: the answer was lost and the pod could not be read back either: retry with backoff but keep
+  the assumption (the binding may have landed), until the watch or the next attempt settles it;
 - `ABANDONED`: before the request left, leadership was lost, the scheduler began shutting down, or the
   chosen node was deleted (the API server would accept a binding to a node that no longer exists).
 
@@ -49,6 +51,7 @@ class Result(enum.Enum):
     CONFLICT = "conflict"
     GONE = "gone"
     FAILED = "failed"
+    UNKNOWN = "unknown"
     ABANDONED = "abandoned"
 
 
@@ -146,7 +149,10 @@ class Binder:
         except ApiNotFound as error:
             return Result.GONE, None, str(error)
         except ApiConflict as error:
-            current = self._read_back(pod)
+            try:
+                current = self._read_back(pod)
+            except ApiNotFound:
+                return Result.GONE, None, str(error)
             return Result.CONFLICT, current, str(error)
         except ApiError as error:
             return self._settle_ambiguous(pod, node, error)
@@ -156,9 +162,12 @@ class Binder:
         self, pod: JsonObject, node: str, error: ApiError
     ) -> tuple[Result, JsonObject | None, str | None]:
         """The binding may or may not have been committed: read the pod back to find out."""
-        current = self._read_back(pod)
+        try:
+            current = self._read_back(pod)
+        except ApiNotFound:
+            return Result.GONE, None, str(error)
         if current is None:
-            return Result.FAILED, None, str(error)
+            return Result.UNKNOWN, None, str(error)
         if uid_of(current) != uid_of(pod):
             return Result.GONE, None, str(error)
         bound_to = current.get("spec", {}).get("nodeName")
@@ -169,12 +178,13 @@ class Binder:
         return Result.FAILED, None, str(error)
 
     def _read_back(self, pod: JsonObject) -> JsonObject | None:
+        """The pod as the API has it now; None when it cannot be read. Raises ApiNotFound if deleted."""
         meta = pod["metadata"]
         for attempt in range(READ_BACK_ATTEMPTS):
             try:
                 return self._client.get(paths.pod(meta["namespace"], meta["name"]))
             except ApiNotFound:
-                return None
+                raise
             except ApiError:
                 if attempt + 1 < READ_BACK_ATTEMPTS:
                     time.sleep(READ_BACK_DELAY_SECONDS)

@@ -109,6 +109,8 @@ class SchedulingLoop:
         if pod is None:
             self._queue.remove(entry.uid)
             return
+        # A pod still assumed from an attempt whose outcome stayed unknown is decided afresh.
+        self._state.forget(entry.uid)
         started = self._clock()
         try:
             result = self._engine.schedule(pod)
@@ -138,13 +140,14 @@ class SchedulingLoop:
         if outcome.result is Result.BOUND:
             self._metrics.attempt("scheduled", elapsed)
             return
-        self._state.forget(outcome.uid)
+        if outcome.result is not Result.UNKNOWN:
+            self._state.forget(outcome.uid)
         if outcome.current is not None:
             self._state.adopt(outcome.current)
         if outcome.result in (Result.CONFLICT, Result.GONE):
             self._queue.remove(outcome.uid)
             return
-        if outcome.result is Result.FAILED:
+        if outcome.result in (Result.FAILED, Result.UNKNOWN):
             self._metrics.attempt("error", elapsed)
         self._queue.backoff(outcome.uid)
 

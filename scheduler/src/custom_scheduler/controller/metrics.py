@@ -4,7 +4,7 @@
 |---|---|---|
 | custom_scheduler_schedule_attempts_total | counter | result: scheduled / unschedulable / error |
 | custom_scheduler_scheduling_attempt_duration_seconds | histogram | result |
-| custom_scheduler_binding_duration_seconds | histogram | result: bound / conflict / gone / failed |
+| custom_scheduler_binding_duration_seconds | histogram | result: the binding outcome (bound, conflict, ...) |
 | custom_scheduler_pending_pods | gauge | queue: active / backoff / unschedulable / gated |
 | custom_scheduler_node_metrics_age_seconds | gauge | (none); seconds since NodeMetrics were last read |
 | custom_scheduler_node_metrics_available | gauge | (none); 1 while metrics.k8s.io answers |
