@@ -94,7 +94,7 @@ class ClusterState:
         self._scheduler_name = scheduler_name
         self._pods: dict[str, JsonObject] = {}
         self._nodes: dict[str, bytes] = {}
-        self._assumed: dict[str, str] = {}
+        self._assumed: set[str] = set()
         self.pods_synced = False
         self.nodes_synced = False
 
@@ -151,7 +151,7 @@ class ClusterState:
         terminal = pod.get("status", {}).get("phase") in TERMINAL_PHASES
         if node:
             self._queue.remove(uid)
-            self._assumed.pop(uid, None)
+            self._assumed.discard(uid)
             if not terminal:
                 self._engine.upsert_pod(pod)
             elif self._engine.has_pod(uid):
@@ -173,7 +173,8 @@ class ClusterState:
     def _delete_pod(self, uid: str) -> None:
         self._pods.pop(uid, None)
         self._queue.remove(uid)
-        if self._assumed.pop(uid, None) is not None:
+        if uid in self._assumed:
+            self._assumed.discard(uid)
             self._engine.forget(uid)
         if self._engine.has_pod(uid):
             self._engine.delete_pod(uid)
@@ -193,11 +194,12 @@ class ClusterState:
     def assume(self, pod: JsonObject, node: str) -> None:
         """Count `pod` on `node` before its binding is sent, so the next decision sees it."""
         self._engine.assume(pod, node)
-        self._assumed[uid_of(pod)] = node
+        self._assumed.add(uid_of(pod))
 
     def forget(self, uid: str) -> None:
         """Drop an assumption whose binding did not happen (no-op once the watch confirmed it)."""
-        if self._assumed.pop(uid, None) is not None:
+        if uid in self._assumed:
+            self._assumed.discard(uid)
             self._engine.forget(uid)
 
     def adopt(self, pod: JsonObject) -> None:
