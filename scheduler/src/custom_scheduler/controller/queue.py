@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
+from custom_scheduler.config import Queue
+
 Where = Literal["active", "backoff", "unschedulable", "gated", "in_flight"]
 QUEUE_NAMES: Final = ("active", "backoff", "unschedulable", "gated")
 """Label values of the pending-pods gauge, as kube-scheduler names them."""
@@ -61,6 +63,16 @@ class SchedulingQueue:
         self._unschedulable: list[tuple[float, int, int, str]] = []
         self._counts: dict[Where, int] = dict.fromkeys(get_args(Where), 0)
         self._sequence = itertools.count()
+
+    @classmethod
+    def from_config(cls, config: Queue, *, clock: Callable[[], float] = time.monotonic) -> SchedulingQueue:
+        """A queue with the `queue.*` durations of the scheduler config."""
+        return cls(
+            initial_backoff=float(config.pod_initial_backoff_seconds),
+            max_backoff=float(config.pod_max_backoff_seconds),
+            max_in_unschedulable=float(config.pod_max_in_unschedulable_pods_seconds),
+            clock=clock,
+        )
 
     def __contains__(self, uid: str) -> bool:
         return uid in self._pods

@@ -58,11 +58,7 @@ class Controller:
         self.client = client
         self.metrics = SchedulerMetrics()
         self.inbox: queue.Queue[Any] = queue.Queue()
-        self.queue = SchedulingQueue(
-            initial_backoff=float(config.queue.pod_initial_backoff_seconds),
-            max_backoff=float(config.queue.pod_max_backoff_seconds),
-            max_in_unschedulable=float(config.queue.pod_max_in_unschedulable_pods_seconds),
-        )
+        self.queue = SchedulingQueue.from_config(config.queue)
         self.engine = Engine(config)
         self.state = ClusterState(engine=self.engine, queue=self.queue, scheduler_name=config.scheduler_name)
         self.leader: LeaderElector | AlwaysLeader

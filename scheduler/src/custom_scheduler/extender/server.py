@@ -124,11 +124,7 @@ def _start_cache(
     lock = threading.Lock()
     state = ClusterState(
         engine=engine,
-        queue=SchedulingQueue(
-            initial_backoff=float(config.queue.pod_initial_backoff_seconds),
-            max_backoff=float(config.queue.pod_max_backoff_seconds),
-            max_in_unschedulable=float(config.queue.pod_max_in_unschedulable_pods_seconds),
-        ),
+        queue=SchedulingQueue.from_config(config.queue),
         scheduler_name=config.scheduler_name,
     )
     inbox: queue.Queue[Any] = queue.Queue()
