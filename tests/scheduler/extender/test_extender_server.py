@@ -4,6 +4,7 @@ shapes, with and without its own cluster cache (fed from the fake API)."""
 from __future__ import annotations
 
 import threading
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -148,3 +149,22 @@ def test_with_a_kubeconfig_names_only_requests_use_the_watched_cache_and_node_me
     finally:
         stop.set()
         api.stop()
+
+
+def test_probes_and_metrics_are_served() -> None:
+    synced = False
+    server, _ = serve(Extender(SchedulerConfig()), ready=lambda: synced)
+    base = f"http://127.0.0.1:{server.port}"
+    try:
+        assert urllib.request.urlopen(f"{base}/healthz", timeout=5).status == 200
+        with pytest.raises(urllib.error.HTTPError) as not_ready:
+            urllib.request.urlopen(f"{base}/readyz", timeout=5)
+        assert not_ready.value.code == 503
+        synced = True
+        assert urllib.request.urlopen(f"{base}/readyz", timeout=5).status == 200
+        assert (
+            b"custom_scheduler_node_metrics_available"
+            in urllib.request.urlopen(f"{base}/metrics", timeout=5).read()
+        )
+    finally:
+        server.shutdown()

@@ -21,6 +21,24 @@ def parse_addr(addr: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
+Response = tuple[int, str, bytes]
+"""HTTP status, content type, body."""
+
+
+def status_routes(
+    *, metrics: SchedulerMetrics, healthy: Callable[[], bool], ready: Callable[[], bool]
+) -> dict[str, Callable[[], Response]]:
+    """GET /metrics, /healthz and /readyz (also served by the extender)."""
+    return {
+        "/metrics": lambda: (200, "text/plain; version=0.0.4; charset=utf-8", metrics.render()),
+        "/healthz": lambda: _probe(healthy()),
+        "/readyz": lambda: _probe(ready()),
+    }
+
+
+NOT_FOUND: Response = (404, "text/plain", b"not found\n")
+
+
 class StatusServer:
     """Serves metrics and probes; `healthy` and `ready` are polled on each probe request."""
 
@@ -32,16 +50,12 @@ class StatusServer:
         healthy: Callable[[], bool],
         ready: Callable[[], bool],
     ) -> None:
-        routes: dict[str, Callable[[], tuple[int, str, bytes]]] = {
-            "/metrics": lambda: (200, "text/plain; version=0.0.4; charset=utf-8", metrics.render()),
-            "/healthz": lambda: _probe(healthy()),
-            "/readyz": lambda: _probe(ready()),
-        }
+        routes = status_routes(metrics=metrics, healthy=healthy, ready=ready)
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 route = routes.get(self.path.split("?", 1)[0])
-                status, content_type, body = route() if route else (404, "text/plain", b"not found\n")
+                status, content_type, body = route() if route else NOT_FOUND
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
@@ -68,5 +82,5 @@ class StatusServer:
         self._httpd.server_close()
 
 
-def _probe(ok: bool) -> tuple[int, str, bytes]:
+def _probe(ok: bool) -> Response:
     return (200, "text/plain", b"ok\n") if ok else (503, "text/plain", b"not ready\n")

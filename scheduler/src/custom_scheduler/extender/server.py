@@ -27,7 +27,7 @@ import orjson
 
 from custom_scheduler.config import SchedulerConfig
 from custom_scheduler.controller.cache import ClusterState
-from custom_scheduler.controller.httpserver import parse_addr
+from custom_scheduler.controller.httpserver import NOT_FOUND, parse_addr, status_routes
 from custom_scheduler.controller.informers import start_node_metrics_poller, start_watch
 from custom_scheduler.controller.logs import configure_logging
 from custom_scheduler.controller.metrics import SchedulerMetrics
@@ -69,6 +69,8 @@ class ExtenderServer:
 def _handler(
     extender: Extender, metrics: SchedulerMetrics, ready: Callable[[], bool]
 ) -> type[BaseHTTPRequestHandler]:
+    routes = status_routes(metrics=metrics, healthy=lambda: True, ready=ready)
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True  # headers and body go out as separate writes
@@ -91,14 +93,8 @@ def _handler(
             self._send(200, extender.filter(args) if verb == "filter" else extender.prioritize(args))
 
         def do_GET(self) -> None:
-            path = self.path.split("?", 1)[0]
-            if path == "/metrics":
-                self._send_bytes(200, "text/plain; version=0.0.4; charset=utf-8", metrics.render())
-            elif path in ("/healthz", "/readyz"):
-                ok = path == "/healthz" or ready()
-                self._send_bytes(200 if ok else 503, "text/plain", b"ok\n" if ok else b"not ready\n")
-            else:
-                self._send_bytes(404, "text/plain", b"not found\n")
+            route = routes.get(self.path.split("?", 1)[0])
+            self._send_bytes(*(route() if route else NOT_FOUND))
 
         def _send(self, status: int, body: object) -> None:
             self._send_bytes(status, "application/json", orjson.dumps(body))
