@@ -106,3 +106,16 @@ def test_release_hands_the_lease_over_at_once(
     assert not leader.is_leader()
     assert fake_api.cluster.get("leases", "kube-system", "custom-scheduler")["spec"]["holderIdentity"] == ""
     assert standby.try_acquire_or_renew()
+
+
+def test_a_leader_that_sees_another_holder_stops_leading_at_once(
+    fake_api: FakeApiServer, client: KubeClient, clock: FakeClock
+) -> None:
+    leader = elector(client, clock, "a")
+    leader.try_acquire_or_renew()
+    fake_api.cluster.mutate(
+        "leases", "kube-system", "custom-scheduler", lambda lease: lease["spec"].update(holderIdentity="b")
+    )
+    clock.now += 2
+    assert not leader.try_acquire_or_renew()
+    assert not leader.is_leader()

@@ -7,7 +7,8 @@
 - Every write is an update carrying the Lease's resourceVersion, so of two candidates only one wins.
 - The leader renews every `retryPeriodSeconds`. `is_leader()` is true only until the last successful
   renewal plus `renewDeadlineSeconds` (shorter than the lease duration), so a leader cut off from the API
-  stops scheduling by itself before anyone else may take over, even while a renewal request hangs.
+  stops scheduling by itself before anyone else may take over, even while a renewal request hangs; a
+  leader that reads another holder in the Lease stops at once.
 - On shutdown the leader releases the Lease (empty holder), so a standby takes over at once.
 
 Durations come from the validated config (`leaderElection.*`: lease > renew deadline > 1.2 x retry).
@@ -116,8 +117,10 @@ class LeaderElector:
         if record != self._observed:
             self._observed = record
             self._observed_at = self._clock()
-        if holder and holder != self.identity and self._observed_at + self._lease_duration > self._clock():
-            return False
+        if holder and holder != self.identity:
+            self._renewed_at = None  # someone else holds it: stop leading now, not at the renew deadline
+            if self._observed_at + self._lease_duration > self._clock():
+                return False
         transitions = int(spec.get("leaseTransitions") or 0)
         new_spec = {
             "holderIdentity": self.identity,
