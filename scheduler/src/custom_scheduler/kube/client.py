@@ -271,17 +271,27 @@ def _decode(data: bytes) -> JsonObject:
 
 
 def _error_for(status: int, data: bytes, headers: Mapping[str, str], *, what: str) -> ApiError:
-    """Map an HTTP error response to the package's exception tree (the only such mapping)."""
-    message = _status_message(data)
-    retry_after = _retry_after(headers.get("Retry-After"))
-    text = f"{what}: HTTP {status}: {message}"
-    if status == 429:
+    """Map an HTTP error response to the package's exception tree."""
+    text = f"{what}: HTTP {status}: {_status_message(data)}"
+    return _classify(status, text, _retry_after(headers.get("Retry-After")))
+
+
+def error_from_status(status: Mapping[str, Any], *, what: str) -> ApiError:
+    """Map a `Status` object (e.g. the object of a watch `ERROR` event) to the package's exception tree."""
+    code = status.get("code")
+    code = code if isinstance(code, int) else 0
+    return _classify(code, f"{what}: {code}: {str(status.get('message', ''))[:ERROR_TEXT_MAX]}", None)
+
+
+def _classify(code: int, text: str, retry_after: float | None) -> ApiError:
+    """The one mapping from an HTTP status code to an exception class."""
+    if code == 429:
         return ApiTooManyRequests(
-            text, status=status, retry_after=retry_after if retry_after is not None else 1.0
+            text, status=code, retry_after=retry_after if retry_after is not None else 1.0
         )
-    if status >= 500:
-        return ApiServerError(text, status=status, retry_after=retry_after)
-    return _STATUS_TO_ERROR.get(status, ApiError)(text, status=status)
+    if code >= 500:
+        return ApiServerError(text, status=code, retry_after=retry_after)
+    return _STATUS_TO_ERROR.get(code, ApiError)(text, status=code)
 
 
 def _status_message(data: bytes) -> str:

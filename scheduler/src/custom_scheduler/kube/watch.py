@@ -3,8 +3,8 @@
 - `infinite_watch` reconnects forever: it starts `continuous_watch` again after a 410 (a relist) and
   after a failed list (with backoff), until `stop` is set;
 - `continuous_watch` lists, yields `Listed`, then watches from the list's resourceVersion, following
-  bookmarks; a broken or failed stream is resumed from the last resourceVersion seen (with backoff), and
-  an HTTP 410 or an `ERROR` event with code 410 ends it so the caller lists again;
+  bookmarks; a broken or failed stream (or an `ERROR` event) is resumed from the last resourceVersion
+  seen, with backoff, and a 410 (HTTP status or `ERROR` event) ends it so the caller lists again;
 - the HTTP stream itself is `WatchSource.watch` (`KubeClient.watch` in production).
 """
 
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal, Protocol
 
 from custom_scheduler.errors import ApiError, ApiGone
+from custom_scheduler.kube.client import error_from_status
 
 log = logging.getLogger(__name__)
 
@@ -139,10 +140,7 @@ def continuous_watch(
                 event_type = raw.get("type")
                 obj = raw.get("object") or {}
                 if event_type == "ERROR":
-                    if obj.get("code") == 410:
-                        log.info("watch expired (410); listing again", extra={"path": path})
-                        return
-                    raise _stream_error(obj)
+                    raise error_from_status(obj, what=f"WATCH {path} ERROR event")
                 if event_type in ("ADDED", "MODIFIED", "DELETED", "BOOKMARK"):
                     resource_version = str(obj.get("metadata", {}).get("resourceVersion", resource_version))
                     delays.reset()
@@ -159,14 +157,3 @@ def continuous_watch(
             delay = delays.next_delay(error)
             log.warning("watch broke; resuming", extra={"path": path, "error": str(error), "delay": delay})
             stop.wait(delay)
-
-
-class WatchStreamError(ApiError):
-    """An `ERROR` event other than 410 inside a watch stream."""
-
-
-def _stream_error(status: JsonObject) -> ApiError:
-    code = status.get("code")
-    return WatchStreamError(
-        f"watch ERROR event: {status.get('message', status)}", status=code if isinstance(code, int) else 0
-    )
