@@ -144,17 +144,22 @@ def test_two_replicas_bind_each_pod_once_and_the_standby_takes_over_from_a_kille
     assert holder.startswith(f"{socket.gethostname()}_")
 
 
-def test_sigterm_stops_cleanly_and_releases_the_lease(
+def test_sigterm_mid_run_stops_cleanly_releases_the_lease_and_a_successor_finishes(
     fake_api: FakeApiServer, kubeconfig: str, tmp_path: Path, processes: list[SchedulerProcess]
 ) -> None:
     cluster = fake_api.cluster
-    populate(cluster, nodes=5, pods=50)
-    process = start(processes, tmp_path, kubeconfig, leader_elect=True)
-    settle(cluster)
-    process.process.send_signal(signal.SIGTERM)
-    assert process.process.wait(timeout=DEADLINE_SECONDS) == 0
+    fake_api.faults.latency_seconds = 0.005
+    populate(cluster, nodes=20, pods=400)
+    first = start(processes, tmp_path, kubeconfig, leader_elect=True)
+    wait_for(lambda: len(cluster.bindings) >= 50, timeout=DEADLINE_SECONDS, what="the first bindings")
+    first.process.send_signal(signal.SIGTERM)
+    assert first.process.wait(timeout=DEADLINE_SECONDS) == 0
+    assert "scheduler stopped" in first.log.read_text()
     assert cluster.get("leases", "kube-system", SCHEDULER)["spec"]["holderIdentity"] == ""
-    assert "scheduler stopped" in process.log.read_text()
+    assert violations(cluster, scheduler_name=SCHEDULER) == []
+    assert unbound(cluster, scheduler_name=SCHEDULER), "the signal should land mid-run"
+    start(processes, tmp_path, kubeconfig, leader_elect=True)
+    settle(cluster)
 
 
 def test_a_bad_kubeconfig_fails_fast_with_a_message(tmp_path: Path) -> None:
