@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+from custom_scheduler.controller.runner import Controller
+from custom_scheduler.kube.client import KubeClient
 
 from tests.scheduler.builders import make_node, make_pod
 from tests.scheduler.controller.support import SCHEDULER, RunningController, fast_config, our_pod, sized_node
@@ -312,3 +315,32 @@ def test_an_object_the_cache_cannot_digest_does_not_stop_scheduling(
     add_pods(cluster, 10)
     settle(cluster)
     assert handle.thread.is_alive()
+
+
+@pytest.mark.parametrize(
+    "served", [pytest.param(True, id="metrics-served"), pytest.param(False, id="metrics-absent")]
+)
+def test_node_metrics_are_used_when_served_and_not_needed_when_absent(tmp_path: Path, served: bool) -> None:
+    api = FakeApiServer(FakeCluster(metrics_api=served)).start()
+    client = KubeClient.from_kubeconfig(api.kubeconfig(str(tmp_path / "kubeconfig")))
+    handle = RunningController(
+        Controller(fast_config(), client, metrics_addr="127.0.0.1:0", leader_elect=False)
+    )
+    try:
+        add_nodes(api.cluster, 3)
+        api.cluster.set_node_metrics("node-0", cpu="3900m", memory="7Gi")
+        handle.thread.start()
+        add_pods(api.cluster, 10)
+        settle(api.cluster)
+        available = f"custom_scheduler_node_metrics_available {1.0 if served else 0.0}"
+        wait_for(
+            lambda: available in http_get(handle.status_url + "/metrics")[1],
+            timeout=SETTLE_SECONDS,
+            what=available,
+        )
+        if served:
+            nodes = [record.node for record in api.cluster.bindings]
+            assert nodes.count("node-0") < nodes.count("node-1"), "the busy node is avoided"
+    finally:
+        handle.stop()
+        api.stop()
