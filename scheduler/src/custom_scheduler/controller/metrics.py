@@ -19,7 +19,14 @@ import time
 from collections.abc import Mapping
 from typing import Final
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 
 PREFIX: Final = "custom_scheduler"
 ATTEMPT_BUCKETS: Final = tuple(0.001 * 2**i for i in range(15))
@@ -31,6 +38,7 @@ class SchedulerMetrics:
     """The metric objects of one scheduler instance and the Prometheus text that renders them."""
 
     def __init__(self) -> None:
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # no `_created` series, as kube-scheduler
         self.registry = CollectorRegistry()
         self.schedule_attempts = Counter(
             f"{PREFIX}_schedule_attempts",
