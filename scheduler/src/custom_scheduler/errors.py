@@ -5,17 +5,17 @@
     ├── InputError              a simulate input file or object is invalid (one line per problem)
     ├── KubeconfigError         no usable Kubernetes client config (--kubeconfig, $KUBECONFIG, in-cluster)
     └── ApiError                the Kubernetes API refused or failed a request (``status``, ``retry_after``)
-        ├── ApiUnavailable      no HTTP answer: connection refused or reset, timeout, response lost
-        ├── ApiServerError      5xx: the server failed; the request may or may not have taken effect
-        ├── ApiTooManyRequests  429: throttled; ``retry_after`` says when to come back
-        ├── ApiForbidden        403: RBAC does not allow this request
-        ├── ApiNotFound         404: the object (or the whole API, e.g. metrics.k8s.io) does not exist
-        ├── ApiConflict         409: already exists, already bound, precondition or resourceVersion mismatch
-        ├── ApiGone             410: the resourceVersion is too old; list again
-        └── ApiInvalid          422: the server rejected the object as invalid
+        ├── ApiUnavailableError     no HTTP answer: connection refused or reset, timeout, response lost
+        ├── ApiServerError          5xx: the server failed; the request may or may not have taken effect
+        ├── ApiTooManyRequestsError 429: throttled; ``retry_after`` says when to come back
+        ├── ApiForbiddenError       403: RBAC does not allow this request
+        ├── ApiNotFoundError        404: the object (or the whole API, e.g. metrics.k8s.io) is not there
+        ├── ApiConflictError        409: exists already, bound already, precondition or version mismatch
+        ├── ApiGoneError            410: the resourceVersion is too old; list again
+        └── ApiInvalidError         422: the server rejected the object as invalid
 
-Both carry ``problems``: human-readable lines, each naming the file and the path of the bad value.
-The CLI prints them one per line and exits with code 2, never with a traceback.
+ConfigError and InputError carry ``problems``: human-readable lines, each naming the file and the path
+of the bad value. The CLI prints them one per line and exits with code 2, never with a traceback.
 
 The ``Api*`` classes are raised only by ``custom_scheduler.kube.client``, which maps the ``kubernetes``
 client's exceptions and HTTP statuses onto them once, so no other module knows that library's errors.
@@ -63,7 +63,7 @@ class ApiError(SchedulerError):
         self.retry_after = retry_after
 
 
-class ApiUnavailable(ApiError):
+class ApiUnavailableError(ApiError):
     """No HTTP answer: the connection failed, timed out, or broke before the response was read."""
 
 
@@ -71,25 +71,25 @@ class ApiServerError(ApiError):
     """The server failed (5xx); a write may or may not have been applied."""
 
 
-class ApiTooManyRequests(ApiError):
+class ApiTooManyRequestsError(ApiError):
     """The server throttled the request (429); come back after ``retry_after`` seconds."""
 
 
-class ApiForbidden(ApiError):
+class ApiForbiddenError(ApiError):
     """RBAC does not allow the request (403)."""
 
 
-class ApiNotFound(ApiError):
+class ApiNotFoundError(ApiError):
     """The object, or the API group, does not exist (404)."""
 
 
-class ApiConflict(ApiError):
+class ApiConflictError(ApiError):
     """The request conflicts with the object's current state (409)."""
 
 
-class ApiGone(ApiError):
+class ApiGoneError(ApiError):
     """The requested resourceVersion has been compacted away (410); list again."""
 
 
-class ApiInvalid(ApiError):
+class ApiInvalidError(ApiError):
     """The server rejected the object as invalid (422)."""

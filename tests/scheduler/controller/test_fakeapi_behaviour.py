@@ -37,7 +37,7 @@ def test_a_binding_answers_201_with_a_status_then_409_naming_the_node(
     uid = fake_api.cluster.create("pods", our_pod("web"))["metadata"]["uid"]
     binding = {"metadata": {"name": "web", "uid": uid}, "target": {"name": "n1"}}
     assert client.post(paths.pod("default", "web", "binding"), binding).body["kind"] == "Status"
-    with pytest.raises(errors.ApiConflict, match='pod web is already assigned to node "n1"'):
+    with pytest.raises(errors.ApiConflictError, match='pod web is already assigned to node "n1"'):
         client.post(paths.pod("default", "web", "binding"), binding)
 
 
@@ -62,13 +62,13 @@ def test_lease_updates_need_the_current_resource_version(fake_api: FakeApiServer
     lease = {"metadata": {"name": "l", "namespace": "kube-system"}, "spec": {"holderIdentity": "a"}}
     created = client.post(paths.leases("kube-system"), lease).body
     without = {**lease, "spec": {"holderIdentity": "b"}}
-    with pytest.raises(errors.ApiInvalid, match="resourceVersion"):
+    with pytest.raises(errors.ApiInvalidError, match="resourceVersion"):
         client.put(paths.lease("kube-system", "l"), without)
     client.put(paths.lease("kube-system", "l"), {**created, "spec": {"holderIdentity": "b"}})
-    with pytest.raises(errors.ApiConflict, match="has been modified"):
+    with pytest.raises(errors.ApiConflictError, match="has been modified"):
         client.put(paths.lease("kube-system", "l"), {**created, "spec": {"holderIdentity": "c"}})
     current = client.get(paths.lease("kube-system", "l"))
-    with pytest.raises(errors.ApiInvalid, match="MicroTime"):
+    with pytest.raises(errors.ApiInvalidError, match="MicroTime"):
         client.put(
             paths.lease("kube-system", "l"), {**current, "spec": {"renewTime": "2024-01-01T00:00:00Z"}}
         )
@@ -91,9 +91,9 @@ def test_events_k8s_io_requires_a_micro_time_and_notes_of_at_most_1024(
     path = "/apis/events.k8s.io/v1/namespaces/default/events"
     client.post(path, event)
     assert [e["message"] for e in fake_api.cluster.events_for("default", "web")] == [event["note"]]
-    with pytest.raises(errors.ApiInvalid, match="eventTime"):
+    with pytest.raises(errors.ApiInvalidError, match="eventTime"):
         client.post(path, {**event, "metadata": {"name": "e2"}, "eventTime": "2024-01-01T00:00:00Z"})
-    with pytest.raises(errors.ApiInvalid, match="1024"):
+    with pytest.raises(errors.ApiInvalidError, match="1024"):
         client.post(path, {**event, "metadata": {"name": "e3"}, "note": "x" * 1025})
 
 
@@ -101,7 +101,7 @@ def test_metrics_api_can_be_absent(kubeconfig: str) -> None:
     server = FakeApiServer(FakeCluster(metrics_api=False)).start()
     try:
         client = KubeClient.from_kubeconfig(server.kubeconfig(kubeconfig))
-        with pytest.raises(errors.ApiNotFound):
+        with pytest.raises(errors.ApiNotFoundError):
             client.get(paths.NODE_METRICS)
     finally:
         server.stop()

@@ -59,11 +59,11 @@ def test_binding_success_returns_the_status_body(fake_api: FakeApiServer, client
 @pytest.mark.parametrize(
     ("status", "error_class"),
     [
-        pytest.param(403, errors.ApiForbidden, id="403"),
-        pytest.param(404, errors.ApiNotFound, id="404"),
-        pytest.param(409, errors.ApiConflict, id="409"),
-        pytest.param(410, errors.ApiGone, id="410"),
-        pytest.param(422, errors.ApiInvalid, id="422"),
+        pytest.param(403, errors.ApiForbiddenError, id="403"),
+        pytest.param(404, errors.ApiNotFoundError, id="404"),
+        pytest.param(409, errors.ApiConflictError, id="409"),
+        pytest.param(410, errors.ApiGoneError, id="410"),
+        pytest.param(422, errors.ApiInvalidError, id="422"),
         pytest.param(500, errors.ApiServerError, id="500"),
         pytest.param(503, errors.ApiServerError, id="503"),
         pytest.param(400, errors.ApiError, id="400-base-class"),
@@ -93,7 +93,7 @@ def test_a_server_that_keeps_throttling_raises_too_many_requests(
     slept: list[float] = []
     client = KubeClient(load_configuration(kubeconfig), sleep=slept.append)
     fake_api.faults.fail(path="^/api/v1/nodes$", status=429, retry_after=1)
-    with pytest.raises(errors.ApiTooManyRequests) as raised:
+    with pytest.raises(errors.ApiTooManyRequestsError) as raised:
         client.get(paths.NODES)
     assert raised.value.retry_after == 1.0
     assert len(slept) == MAX_RETRY_AFTER_ATTEMPTS
@@ -111,7 +111,7 @@ def test_a_lost_response_is_unavailable_though_the_write_happened(
     fake_api: FakeApiServer, client: KubeClient
 ) -> None:
     fake_api.faults.lose_responses(path="/pods$", method="POST", times=1)
-    with pytest.raises(errors.ApiUnavailable):
+    with pytest.raises(errors.ApiUnavailableError):
         client.post("/api/v1/namespaces/default/pods", our_pod("p"))
     assert [p["metadata"]["name"] for p in fake_api.cluster.all("pods")] == ["p"]
 
@@ -119,5 +119,5 @@ def test_a_lost_response_is_unavailable_though_the_write_happened(
 def test_an_unreachable_server_is_unavailable(fake_api: FakeApiServer, kubeconfig: str) -> None:
     client = KubeClient(load_configuration(kubeconfig), request_timeout=2)
     fake_api.stop()
-    with pytest.raises(errors.ApiUnavailable):
+    with pytest.raises(errors.ApiUnavailableError):
         client.get(paths.NODES)

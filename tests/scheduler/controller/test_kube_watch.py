@@ -92,7 +92,7 @@ def test_bookmarks_advance_the_resource_version_without_an_event() -> None:
 
 def test_a_broken_stream_resumes_from_the_last_resource_version_without_relisting() -> None:
     stop = threading.Event()
-    broken = errors.ApiUnavailable("connection reset")
+    broken = errors.ApiUnavailableError("connection reset")
     source = ScriptedSource(
         [listing("10")],
         [
@@ -110,7 +110,7 @@ def test_a_broken_stream_resumes_from_the_last_resource_version_without_relistin
     "expiry",
     [
         pytest.param([gone()], id="error-event-410"),
-        pytest.param([errors.ApiGone("too old", status=410)], id="http-410"),
+        pytest.param([errors.ApiGoneError("too old", status=410)], id="http-410"),
     ],
 )
 def test_410_ends_the_watch_and_infinite_watch_lists_again(expiry: list[Any]) -> None:
@@ -157,7 +157,7 @@ def test_a_failed_list_is_retried() -> None:
 )
 def test_backoff_sequence(delays: tuple[float, ...], retry_after: float | None, want: list[float]) -> None:
     backoff = Backoff(delays)
-    error = errors.ApiTooManyRequests("slow down", status=429, retry_after=retry_after)
+    error = errors.ApiTooManyRequestsError("slow down", status=429, retry_after=retry_after)
     assert [backoff.next_delay(error) for _ in want] == want
 
 

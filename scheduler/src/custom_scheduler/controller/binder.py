@@ -32,7 +32,7 @@ from typing import Final
 
 from custom_scheduler.controller.cache import pod_key, uid_of
 from custom_scheduler.controller.events import EventRecorder
-from custom_scheduler.errors import ApiConflict, ApiError, ApiNotFound
+from custom_scheduler.errors import ApiConflictError, ApiError, ApiNotFoundError
 from custom_scheduler.kube import paths
 from custom_scheduler.kube.client import JsonObject, KubeClient
 
@@ -146,12 +146,12 @@ class Binder:
         }
         try:
             self._client.post(paths.pod(meta["namespace"], meta["name"], "binding"), binding)
-        except ApiNotFound as error:
+        except ApiNotFoundError as error:
             return Result.GONE, None, str(error)
-        except ApiConflict as error:
+        except ApiConflictError as error:
             try:
                 current = self._read_back(pod)
-            except ApiNotFound:
+            except ApiNotFoundError:
                 return Result.GONE, None, str(error)
             return Result.CONFLICT, current, str(error)
         except ApiError as error:
@@ -164,7 +164,7 @@ class Binder:
         """The binding may or may not have been committed: read the pod back to find out."""
         try:
             current = self._read_back(pod)
-        except ApiNotFound:
+        except ApiNotFoundError:
             return Result.GONE, None, str(error)
         if current is None:
             return Result.UNKNOWN, None, str(error)
@@ -178,12 +178,12 @@ class Binder:
         return Result.FAILED, None, str(error)
 
     def _read_back(self, pod: JsonObject) -> JsonObject | None:
-        """The pod as the API has it now; None when it cannot be read. Raises ApiNotFound if deleted."""
+        """The pod as the API has it now; None when it cannot be read. Raises ApiNotFoundError if deleted."""
         meta = pod["metadata"]
         for attempt in range(READ_BACK_ATTEMPTS):
             try:
                 return self._client.get(paths.pod(meta["namespace"], meta["name"]))
-            except ApiNotFound:
+            except ApiNotFoundError:
                 raise
             except ApiError:
                 if attempt + 1 < READ_BACK_ATTEMPTS:

@@ -23,7 +23,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final
 
 from custom_scheduler.controller.cache import pod_key
-from custom_scheduler.errors import ApiConflict, ApiError, ApiServerError, ApiTooManyRequests, ApiUnavailable
+from custom_scheduler.errors import (
+    ApiConflictError,
+    ApiError,
+    ApiServerError,
+    ApiTooManyRequestsError,
+    ApiUnavailableError,
+)
 from custom_scheduler.kube import paths
 from custom_scheduler.kube.client import MERGE_PATCH, JsonObject, KubeClient
 from custom_scheduler.kube.timefmt import time_now
@@ -164,7 +170,7 @@ class EventRecorder:
         }
         try:
             _retrying(lambda: self._client.post(paths.events(meta["namespace"]), event))
-        except ApiConflict:
+        except ApiConflictError:
             pass  # written by an earlier attempt whose answer was lost
         except ApiError as error:
             log.warning(
@@ -178,7 +184,7 @@ def _retrying(write: Callable[[], object]) -> None:
         try:
             write()
             return
-        except (ApiServerError, ApiUnavailable, ApiTooManyRequests):
+        except (ApiServerError, ApiUnavailableError, ApiTooManyRequestsError):
             if delay is None:
                 raise
             time.sleep(delay)

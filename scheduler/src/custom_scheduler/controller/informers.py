@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from custom_scheduler.controller.metrics import SchedulerMetrics
-from custom_scheduler.errors import ApiError, ApiNotFound
+from custom_scheduler.errors import ApiError, ApiNotFoundError
 from custom_scheduler.kube import paths
 from custom_scheduler.kube.client import KubeClient
 from custom_scheduler.kube.watch import Backoff, WatchEvent, infinite_watch
@@ -82,7 +82,7 @@ def start_node_metrics_poller(
         while not stop.is_set():
             try:
                 listing = client.get(paths.NODE_METRICS)
-            except ApiNotFound:
+            except ApiNotFoundError:
                 metrics.node_metrics_read(available=False)
                 log.info("metrics.k8s.io not served; load falls back to requests")
                 stop.wait(NODE_METRICS_ABSENT_POLL_SECONDS)

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Final
 
 from custom_scheduler.config import LeaderElection
-from custom_scheduler.errors import ApiError, ApiNotFound
+from custom_scheduler.errors import ApiError, ApiNotFoundError
 from custom_scheduler.kube import paths
 from custom_scheduler.kube.client import JsonObject, KubeClient
 from custom_scheduler.kube.timefmt import micro_time_now
@@ -106,7 +106,7 @@ class LeaderElector:
         path = paths.lease(self._namespace, self._name)
         try:
             lease = self._client.get(path)
-        except ApiNotFound:
+        except ApiNotFoundError:
             return self._create(now, started)
         except ApiError as error:
             log.warning("lease read failed", extra={"lease": path, "error": str(error)})

@@ -28,15 +28,15 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from custom_scheduler.errors import (
-    ApiConflict,
+    ApiConflictError,
     ApiError,
-    ApiForbidden,
-    ApiGone,
-    ApiInvalid,
-    ApiNotFound,
+    ApiForbiddenError,
+    ApiGoneError,
+    ApiInvalidError,
+    ApiNotFoundError,
     ApiServerError,
-    ApiTooManyRequests,
-    ApiUnavailable,
+    ApiTooManyRequestsError,
+    ApiUnavailableError,
     KubeconfigError,
 )
 
@@ -63,11 +63,11 @@ MERGE_PATCH: Final = "application/merge-patch+json"
 STRATEGIC_MERGE_PATCH: Final = "application/strategic-merge-patch+json"
 
 _STATUS_TO_ERROR: Final[Mapping[int, type[ApiError]]] = {
-    403: ApiForbidden,
-    404: ApiNotFound,
-    409: ApiConflict,
-    410: ApiGone,
-    422: ApiInvalid,
+    403: ApiForbiddenError,
+    404: ApiNotFoundError,
+    409: ApiConflictError,
+    410: ApiGoneError,
+    422: ApiInvalidError,
 }
 
 
@@ -187,7 +187,7 @@ class KubeClient:
             try:
                 data = raw.read()
             except urllib3.exceptions.HTTPError as error:
-                raise ApiUnavailable(f"{method} {path}: response lost: {error}") from None
+                raise ApiUnavailableError(f"{method} {path}: response lost: {error}") from None
             finally:
                 raw.release_conn()
             if raw.status < 400:
@@ -205,7 +205,7 @@ class KubeClient:
     def watch(self, path: str, *, query: Mapping[str, str], timeout_seconds: int) -> Iterator[JsonObject]:
         """Stream a watch: one decoded `{"type", "object"}` dict per line until the server ends it.
 
-        Raises `ApiGone` when the server refuses the resourceVersion with HTTP 410 up front; a 410 that
+        Raises `ApiGoneError` when the server refuses the resourceVersion with HTTP 410 up front; a 410 that
         arrives inside the stream is an `ERROR` event, passed on like any other for the caller to judge.
         """
         params = {**query, "watch": "true", "timeoutSeconds": str(timeout_seconds)}
@@ -224,7 +224,7 @@ class KubeClient:
                     if line.strip():
                         yield _decode(line)
         except urllib3.exceptions.HTTPError as error:
-            raise ApiUnavailable(f"WATCH {path}: stream broken: {error}") from None
+            raise ApiUnavailableError(f"WATCH {path}: stream broken: {error}") from None
         finally:
             raw.release_conn()
 
@@ -255,7 +255,7 @@ class KubeClient:
                 method, url, header_params=headers, body=serialized, _request_timeout=timeout
             )
         except (urllib3.exceptions.HTTPError, ApiException, OSError) as error:
-            raise ApiUnavailable(f"{method} {path}: {error}") from None
+            raise ApiUnavailableError(f"{method} {path}: {error}") from None
         raw: urllib3.BaseHTTPResponse = response.response
         return raw
 
@@ -286,7 +286,7 @@ def error_from_status(status: Mapping[str, Any], *, what: str) -> ApiError:
 def _classify(code: int, text: str, retry_after: float | None) -> ApiError:
     """The one mapping from an HTTP status code to an exception class."""
     if code == 429:
-        return ApiTooManyRequests(
+        return ApiTooManyRequestsError(
             text, status=code, retry_after=retry_after if retry_after is not None else 1.0
         )
     if code >= 500:

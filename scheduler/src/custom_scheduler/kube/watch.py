@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, Protocol
 
-from custom_scheduler.errors import ApiError, ApiGone
+from custom_scheduler.errors import ApiError, ApiGoneError
 from custom_scheduler.kube.client import error_from_status
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class WatchSource(Protocol):
         ...
 
     def watch(self, path: str, *, query: Mapping[str, str], timeout_seconds: int) -> Iterator[JsonObject]:
-        """Raw watch events until the server ends the stream; raises `ApiGone` on HTTP 410."""
+        """Raw watch events until the server ends the stream; raises `ApiGoneError` on HTTP 410."""
         ...
 
 
@@ -106,7 +106,7 @@ def infinite_watch(
             else:
                 # 410 again right after a list: do not hammer the server with back-to-back lists.
                 stop.wait(delays.next_delay())
-        except ApiGone:
+        except ApiGoneError:
             log.info("resourceVersion expired; listing again", extra={"path": path})
         except ApiError as error:
             delay = delays.next_delay(error)
@@ -150,7 +150,7 @@ def continuous_watch(
                     log.warning("unknown watch event type; skipped", extra={"path": path, "type": event_type})
                 if stop.is_set():
                     return
-        except ApiGone:
+        except ApiGoneError:
             log.info("watch expired (410); listing again", extra={"path": path})
             return
         except ApiError as error:
