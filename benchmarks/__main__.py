@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import platform
 import sys
 
 from benchmarks import plan_bench, run_bench, simulate_bench
 
 
 def main() -> int:
-    cores = os.cpu_count()
-    print(f"machine: {platform.machine()}, {cores} cores, Python {platform.python_version()}")
     results = [simulate_bench.main(), run_bench.main([]), plan_bench.main()]
     return max(results)
 
