@@ -125,3 +125,40 @@ def test_a_malformed_object_is_skipped_not_fatal(harness: Harness) -> None:
     bad["status"]["allocatable"]["cpu"] = "lots"
     harness.state.on_nodes(Changed("ADDED", bad))
     assert "bad" not in harness.engine.node_names()
+
+
+def assume_first_and_park_second(harness: Harness) -> tuple[dict[str, Any], dict[str, Any]]:
+    """On the 1-CPU node: `first` (600m) assumed there, `second` (600m) parked as unschedulable."""
+    first = harness.pod("first")
+    second = harness.pod("second")
+    assert harness.queue.pop() is not None
+    harness.state.assume(first, "n1")
+    assert harness.engine.schedule(second).node is None
+    harness.park("uid-default-second")
+    harness.now += 1
+    return first, second
+
+
+def test_deleting_an_assumed_pod_wakes_the_pods_that_now_fit(harness: Harness) -> None:
+    first, second = assume_first_and_park_second(harness)
+    harness.state.on_pods(Changed("DELETED", first))
+    assert not harness.state.is_assumed("uid-default-first")
+    assert harness.queue.where("uid-default-second") == "active"
+    assert harness.engine.schedule(second).node == "n1"
+
+
+def test_forgetting_an_assumption_after_a_failed_binding_wakes_the_pods_that_now_fit(
+    harness: Harness,
+) -> None:
+    _, second = assume_first_and_park_second(harness)
+    assert harness.state.forget("uid-default-first")
+    assert harness.queue.where("uid-default-second") == "active"
+    assert harness.engine.schedule(second).node == "n1"
+
+
+def test_forgetting_a_pod_that_is_not_assumed_wakes_nobody(harness: Harness) -> None:
+    harness.pod("second")
+    harness.park("uid-default-second")
+    harness.now += 1
+    assert not harness.state.forget("uid-default-unknown")
+    assert harness.queue.where("uid-default-second") == "unschedulable"

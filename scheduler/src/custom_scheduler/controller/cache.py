@@ -12,7 +12,8 @@ decision sees a consistent snapshot. Pods are split the way kube-scheduler split
   (kube-scheduler 1.28, kubernetes#106361).
 
 Cluster events that may make an unschedulable pod schedulable (a node added or changed in a way that
-matters for scheduling, an assigned pod deleted or finished) move the queue's unschedulable pods.
+matters for scheduling, an assigned pod deleted or finished, an assumption dropped) move the queue's
+unschedulable pods.
 """
 
 from __future__ import annotations
@@ -173,9 +174,7 @@ class ClusterState:
     def _delete_pod(self, uid: str) -> None:
         self._pods.pop(uid, None)
         self._queue.remove(uid)
-        if uid in self._assumed:
-            self._assumed.discard(uid)
-            self._engine.forget(uid)
+        self.forget(uid)
         if self._engine.has_pod(uid):
             self._engine.delete_pod(uid)
             self._queue.move_all()
@@ -196,11 +195,18 @@ class ClusterState:
         self._engine.assume(pod, node)
         self._assumed.add(uid_of(pod))
 
-    def forget(self, uid: str) -> None:
-        """Drop an assumption whose binding did not happen (no-op once the watch confirmed it)."""
-        if uid in self._assumed:
-            self._assumed.discard(uid)
-            self._engine.forget(uid)
+    def forget(self, uid: str) -> bool:
+        """Drop an assumption whose binding did not happen (no-op once the watch confirmed it); True when
+        one was dropped.
+
+        The capacity it held is free again, so unschedulable pods are moved, as kube-scheduler 1.28 does
+        after a failed binding cycle (handleBindingCycleError → MoveAllToActiveOrBackoffQueue)."""
+        if uid not in self._assumed:
+            return False
+        self._assumed.discard(uid)
+        self._engine.forget(uid)
+        self._queue.move_all()
+        return True
 
     def adopt(self, pod: JsonObject) -> None:
         """A fresher copy of a pod read back after a failed binding: apply it unless the watch got there
