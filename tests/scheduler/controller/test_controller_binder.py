@@ -113,3 +113,21 @@ def test_an_answer_lost_with_the_pod_unreadable_is_unknown(fake_api: FakeApiServ
     outcome = harness.bind()
     assert outcome.result is Result.UNKNOWN
     assert harness.bound_to() == "node-a", "the binding did land: keeping the assumption was right"
+
+
+def test_a_conflict_on_a_pod_that_is_still_pending_is_a_failure_to_retry(
+    fake_api: FakeApiServer, harness: Harness
+) -> None:
+    fake_api.faults.fail(path="/binding$", status=409, times=1)
+    outcome = harness.bind()
+    assert outcome.result is Result.FAILED
+    assert harness.bound_to() is None
+    assert harness.bind().result is Result.BOUND
+
+
+def test_a_conflict_on_a_pod_being_deleted_is_final(fake_api: FakeApiServer, harness: Harness) -> None:
+    fake_api.cluster.mutate(
+        "pods", "default", "web", lambda p: p["metadata"].update(deletionTimestamp="2024-01-01T00:00:00Z")
+    )
+    fake_api.faults.fail(path="/binding$", status=409, times=1)
+    assert harness.bind().result is Result.CONFLICT

@@ -187,6 +187,10 @@ FAULTS: list[Any] = [
         lambda api: api.faults.lose_responses(path="/binding$", times=15), id="lost-binding-responses"
     ),
     pytest.param(
+        lambda api: api.faults.fail(path="/binding$", status=409, every=3, times=10),
+        id="409-on-pending-pods",
+    ),
+    pytest.param(
         lambda api: api.faults.fail(path="^/api/v1/(pods|nodes)$", status=500, every=2, times=6),
         id="500-on-lists",
     ),

@@ -4,8 +4,9 @@ The Binding carries the pod's UID, so a pod deleted and re-created under the sam
 by a decision made for its predecessor. Outcomes go back to the scheduling loop, which owns the cache:
 
 - `BOUND`: the API accepted the binding (201 with a `Status` body, which is why the raw client is used);
-- `CONFLICT`: 409, someone else bound the pod first (or the UID no longer matches): forget the
-  assumption; the pod as re-read is handed back so its real node is counted at once;
+- `CONFLICT`: 409, and the pod as read back is bound, has another UID (re-created) or is being deleted:
+  forget the assumption; the pod as re-read is handed back so its real node is counted at once. A 409
+  on a pod that reads back still pending (or cannot be read back) is `FAILED` instead;
 - `GONE`: the pod no longer exists;
 - `FAILED`: anything else: forget and retry with backoff. When the answer was lost (no response, 5xx)
   the binding may have been committed, so the pod is read back *before* anything is re-sent;
@@ -149,14 +150,27 @@ class Binder:
         except ApiNotFoundError as error:
             return Result.GONE, None, str(error)
         except ApiConflictError as error:
-            try:
-                current = self._read_back(pod)
-            except ApiNotFoundError:
-                return Result.GONE, None, str(error)
-            return Result.CONFLICT, current, str(error)
+            return self._settle_conflict(pod, error)
         except ApiError as error:
             return self._settle_ambiguous(pod, node, error)
         return Result.BOUND, None, None
+
+    def _settle_conflict(
+        self, pod: JsonObject, error: ApiConflictError
+    ) -> tuple[Result, JsonObject | None, str | None]:
+        """A 409 is final only when the pod as read back shows why: bound, re-created (another UID) or
+        being deleted. Otherwise (a transient conflict, or the pod unreadable) it is a failure to retry."""
+        try:
+            current = self._read_back(pod)
+        except ApiNotFoundError:
+            return Result.GONE, None, str(error)
+        if current is not None and (
+            current.get("spec", {}).get("nodeName")
+            or uid_of(current) != uid_of(pod)
+            or current.get("metadata", {}).get("deletionTimestamp")
+        ):
+            return Result.CONFLICT, current, str(error)
+        return Result.FAILED, None, str(error)
 
     def _settle_ambiguous(
         self, pod: JsonObject, node: str, error: ApiError
