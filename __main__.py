@@ -15,11 +15,12 @@ ssh = SshAccess(
     private_key=pulumi.Output.secret(config.ssh.private_key.get_secret_value()),
     public_key=config.ssh_public_key,
 )
-cluster = Cluster(config.cluster.name, config, ssh=ssh)
+business_line_key = scheduler_config(config.scheduler).business_line.label_key
+cluster = Cluster(config.cluster.name, config, ssh=ssh, business_line_key=business_line_key)
 NodeSettings(
     f"{config.cluster.name}-node-settings",
     nodes=cluster.nodes,
-    business_line_key=scheduler_config(config.scheduler).business_line.label_key,
+    business_line_key=business_line_key,
     provider=cluster.provider,
 )
 MetricsServer("metrics-server", provider=cluster.provider)

@@ -26,13 +26,25 @@ class Cluster(pulumi.ComponentResource):
     """
 
     def __init__(
-        self, name: str, config: StackConfig, *, ssh: SshAccess, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        config: StackConfig,
+        *,
+        ssh: SshAccess,
+        business_line_key: str,
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("kubevps:index:Cluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.nodes = _machines(name, config, ssh, child)
         _cloud_firewalls(name, config, self.nodes, child)
-        bootstrap = Bootstrap(f"{name}-bootstrap", config=config, nodes=self.nodes, opts=child)
+        bootstrap = Bootstrap(
+            f"{name}-bootstrap",
+            config=config,
+            nodes=self.nodes,
+            business_line_key=business_line_key,
+            opts=child,
+        )
         self.kubeconfig = bootstrap.kubeconfig
         self.api_endpoint = bootstrap.api_endpoint
         self.provider = k8s.Provider(

@@ -47,6 +47,10 @@ DEFAULT_MTU: Final = {"calico": 1450, "flannel": 1450}
 REGION_LABEL: Final = "topology.kubernetes.io/region"
 INSTANCE_TYPE_LABEL: Final = "node.kubernetes.io/instance-type"
 RESERVED_LABELS: Final = (REGION_LABEL, INSTANCE_TYPE_LABEL)
+LEASE_NAMESPACE: Final = "kube-system"
+CONTROL_PLANE_TAINT_KEY: Final = "node-role.kubernetes.io/control-plane"
+METRICS_SERVER: Final = "metrics-server"
+"""The name of the metrics-server add-on's resources, which no node or scheduler may take."""
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -93,6 +97,20 @@ def _ip(value: str) -> str:
         return str(ipaddress.ip_address(value))
     except ValueError:
         raise ValueError(f"{value!r} is not an IP address") from None
+
+
+def _ipv4(value: str) -> str:
+    address = _ip(value)
+    if ipaddress.ip_address(address).version != 4:
+        raise ValueError(f"{value!r} is IPv6; KubeVPS builds IPv4 single-stack clusters")
+    return address
+
+
+def _ipv4_cidr(value: str) -> str:
+    network = _cidr(value)
+    if ipaddress.ip_network(network).version != 4:
+        raise ValueError(f"{value!r} is IPv6; KubeVPS builds IPv4 single-stack clusters")
+    return network
 
 
 def _cidr(value: str) -> str:
@@ -154,8 +172,9 @@ def public_key_of(private_key: str) -> str:
 
 
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
-IpAddress = Annotated[str, AfterValidator(_ip)]
+IpAddress = Annotated[str, AfterValidator(_ipv4)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
+Ipv4Cidr = Annotated[str, AfterValidator(_ipv4_cidr)]
 
 
 # -- the models -----------------------------------------------------------------------------------------
@@ -175,7 +194,7 @@ class SizeSpec(_Model):
     """Declared size of an existing host."""
 
     cpu: int
-    memory_gib: float = Field(alias="memoryGiB")
+    memory_gib: float = Field(alias="memoryGiB", allow_inf_nan=False)
     disk_gib: int = Field(alias="diskGiB")
 
     @field_validator("cpu")
@@ -255,6 +274,31 @@ class NodeConfig(_Model):
     def is_control_plane(self) -> bool:
         return self.role == "control-plane"
 
+    def taints_with(self, business_line_key: str) -> tuple[Taint, ...]:
+        """Every taint the node carries: its configured ones, the business-line taint of a dedicated node
+        (DESIGN.md 3.2: keeps the default scheduler off it) and, on control planes, kubeadm's; one per
+        (key, effect), configured ones first."""
+        taints = list(self.taints)
+        line = self.node_labels.get(business_line_key)
+        if line is not None:
+            taints.append(Taint(key=business_line_key, value=line, effect="NoSchedule"))
+        if self.is_control_plane:
+            taints.append(Taint(key=CONTROL_PLANE_TAINT_KEY, effect="NoSchedule"))
+        unique: dict[tuple[str, str], Taint] = {}
+        for taint in taints:
+            unique.setdefault((taint.key, taint.effect), taint)
+        return tuple(unique.values())
+
+    @property
+    def private_network(self) -> str | None:
+        """Which private network the node sits on: the provider's (per region for DigitalOcean VPCs),
+        the stack's own for existing hosts with a privateIp, None without one."""
+        if self.provider == "digitalocean":
+            return f"digitalocean/{self.region}"
+        if self.provider == "hcloud":
+            return "hcloud"
+        return "existing" if self.private_ip else None
+
     @property
     def node_labels(self) -> dict[str, str]:
         """Labels the node carries: the region and instance type, then the stack's own labels."""
@@ -268,8 +312,8 @@ class ClusterConfig(_Model):
     """Cluster-wide network and access settings."""
 
     name: DnsLabel
-    pod_subnet: Cidr = "10.244.0.0/16"
-    service_subnet: Cidr = "10.96.0.0/12"
+    pod_subnet: Ipv4Cidr = "10.244.0.0/16"
+    service_subnet: Ipv4Cidr = "10.96.0.0/12"
     cni: Literal["calico", "flannel"] = "calico"
     mtu: int | None = Field(default=None, ge=1280, le=9000)
     control_plane_endpoint: Annotated[str, AfterValidator(_endpoint)] | None = None
@@ -335,6 +379,16 @@ class StackConfig(_Model):
     @property
     def workers(self) -> tuple[NodeConfig, ...]:
         return tuple(n for n in self.nodes if not n.is_control_plane)
+
+    @property
+    def shares_private_network(self) -> bool:
+        """Whether every node sits on one private network, so cluster traffic can use private addresses.
+
+        Otherwise (nodes across providers, DigitalOcean regions, or without private addresses) node IPs
+        and API advertise addresses are the public ones, which every node can reach.
+        """
+        networks = {n.private_network for n in self.nodes}
+        return len(networks) == 1 and None not in networks
 
     @property
     def first_control_plane(self) -> NodeConfig:
@@ -407,7 +461,9 @@ def load() -> StackConfig:
 
 
 def _decode(value: Any) -> Any:
-    """Structured config values reach the program as JSON text; plain strings stay as they are."""
+    """Structured config values reach the program as JSON text (a null as ``null``); strings stay as is."""
+    if value == "null":
+        return None
     if isinstance(value, str) and value[:1] in "{[":
         try:
             return json.loads(value)
@@ -456,6 +512,7 @@ class _Parts:
     """The role of every listed node, as written (None when ``nodes`` is not a list)."""
     cluster: ClusterConfig | None
     image: ImageConfig | None
+    scheduler_name: str | None
 
     @classmethod
     def of(cls, raw: Mapping[str, Any]) -> _Parts:
@@ -473,6 +530,7 @@ class _Parts:
             else None,
             cluster=_valid(ClusterConfig, raw.get("cluster")),
             image=scheduler.image if scheduler else None,
+            scheduler_name=scheduler.name if scheduler else None,
         )
 
 
@@ -495,8 +553,24 @@ def _cross_checks(parts: _Parts) -> Iterable[str]:
     for index, node in parts.nodes:
         yield from _check_node(index, node)
     yield from _check_network_zones([n for _, n in parts.nodes])
+    yield from _check_names(parts)
     if parts.image is not None:
         yield from _check_image(parts.image)
+
+
+def _check_names(parts: _Parts) -> Iterable[str]:
+    """Nodes, the cluster and the add-ons name Pulumi resources; two of them must not share a name."""
+    taken = {METRICS_SERVER: "the metrics-server add-on"}
+    if parts.cluster is not None:
+        taken[parts.cluster.name] = "cluster.name"
+    if parts.scheduler_name is not None:
+        name = parts.scheduler_name
+        if name in taken:
+            yield f"{NAMESPACE}:scheduler.name: {name} is already {taken[name]}"
+        taken.setdefault(name, "scheduler.name")
+    for index, node in parts.nodes:
+        if node.name in taken:
+            yield f"{_node_path(index, 'name')}: {node.name} is already {taken[node.name]}; rename the node"
 
 
 def _check_quorum(roles: Sequence[object]) -> Iterable[str]:
@@ -660,6 +734,12 @@ def _check_scheduler_config(raw: Any) -> list[str]:
                 f"{path}.{key}: {message}" if sep and _CONFIG_KEY_PATH.match(key) else f"{path}: {detail}"
             )
         return problems
+    namespace = parsed.leader_election.resource_namespace
+    if namespace != LEASE_NAMESPACE:
+        problems.append(
+            f"{path}.leaderElection.resourceNamespace: {namespace!r}; the scheduler runs in "
+            f"{LEASE_NAMESPACE} and keeps its lease there"
+        )
     if settings.replicas > 1 and not parsed.leader_election.leader_elect:
         problems.append(
             f"{path}.leaderElection.leaderElect: false with scheduler.replicas {settings.replicas}; "

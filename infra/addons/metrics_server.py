@@ -29,6 +29,7 @@ from typing import Any, Final
 import pulumi
 
 from infra.addons.objects import apply_manifest
+from infra.config import CONTROL_PLANE_TAINT_KEY
 
 Manifest = dict[str, Any]
 
@@ -195,7 +196,7 @@ def deployment() -> Manifest:
                     "nodeSelector": {"kubernetes.io/os": "linux"},
                     "tolerations": [
                         {
-                            "key": "node-role.kubernetes.io/control-plane",
+                            "key": CONTROL_PLANE_TAINT_KEY,
                             "operator": "Exists",
                             "effect": "NoSchedule",
                         }

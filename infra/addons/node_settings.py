@@ -23,27 +23,15 @@ from infra.addons.objects import apply_manifest
 from infra.config import NodeConfig
 from infra.nodes.base import VpsNode
 
-CONTROL_PLANE_TAINT: Final = {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
 PATCH_FORCE: Final = "pulumi.com/patchForce"
 
 
 def node_taints(spec: NodeConfig, *, business_line_key: str) -> list[dict[str, str]]:
-    """Every taint the node must carry, configured ones first; one per (key, effect)."""
-    taints: list[dict[str, str]] = []
-    for taint in spec.taints:
-        entry = {"key": taint.key, "effect": taint.effect}
-        if taint.value:
-            entry["value"] = taint.value
-        taints.append(entry)
-    line = spec.node_labels.get(business_line_key)
-    if line is not None:
-        taints.append({"key": business_line_key, "value": line, "effect": "NoSchedule"})
-    if spec.is_control_plane:
-        taints.append(dict(CONTROL_PLANE_TAINT))
-    unique: dict[tuple[str, str], dict[str, str]] = {}
-    for entry in taints:
-        unique.setdefault((entry["key"], entry["effect"]), entry)
-    return list(unique.values())
+    """Every taint the node must carry (``NodeConfig.taints_with``), as the API writes them."""
+    return [
+        {"key": t.key, "effect": t.effect, **({"value": t.value} if t.value else {})}
+        for t in spec.taints_with(business_line_key)
+    ]
 
 
 def node_patch(spec: NodeConfig, *, business_line_key: str) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from custom_scheduler.config import SchedulerConfig, parse_config
 from infra.addons import rbac
 from infra.addons.objects import apply_manifest
 from infra.addons.scheduler_image import SchedulerImage, registry_host
-from infra.config import SchedulerSettings, StackConfig
+from infra.config import CONTROL_PLANE_TAINT_KEY, SchedulerSettings, StackConfig
 from infra.nodes.base import VpsNode
 
 Manifest = dict[str, Any]
@@ -40,7 +40,6 @@ CONFIG_DIR: Final = "/etc/custom-scheduler"
 CONFIG_FILE: Final = "config.yaml"
 METRICS_PORT: Final = 10251
 CONFIG_CHECKSUM_ANNOTATION: Final = "kubevps.dev/config-sha256"
-CONTROL_PLANE_TAINT: Final = "node-role.kubernetes.io/control-plane"
 RUN_AS: Final = 65532
 """The numeric user of scheduler/Dockerfile."""
 RESOURCES: Final[Manifest] = {
@@ -152,14 +151,14 @@ def pod_template(
             {"name": "config", "configMap": {"name": f"{name}-config"}},
             {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
         ],
-        "tolerations": [{"key": CONTROL_PLANE_TAINT, "operator": "Exists", "effect": "NoSchedule"}],
+        "tolerations": [{"key": CONTROL_PLANE_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}],
         "affinity": {
             "nodeAffinity": {
                 "preferredDuringSchedulingIgnoredDuringExecution": [
                     {
                         "weight": 50,
                         "preference": {
-                            "matchExpressions": [{"key": CONTROL_PLANE_TAINT, "operator": "Exists"}]
+                            "matchExpressions": [{"key": CONTROL_PLANE_TAINT_KEY, "operator": "Exists"}]
                         },
                     }
                 ]

@@ -55,10 +55,12 @@ class Bootstrap(pulumi.ComponentResource):
         *,
         config: StackConfig,
         nodes: Sequence[VpsNode],
+        business_line_key: str,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("kubevps:index:Bootstrap", name, None, opts)
         self._config = config
+        self._business_line_key = business_line_key
         by_name = {n.spec.name: n for n in nodes}
         first = by_name[config.first_control_plane.name]
         self.api_endpoint = (
@@ -133,13 +135,18 @@ class Bootstrap(pulumi.ComponentResource):
             replace_with_machine=True,
         )
         labels = format_node_labels(kubelet_settable(spec.node_labels))
+        taints = ",".join(
+            f"{t.key}{'=' + t.value if t.value else ''}:{t.effect}"
+            for t in spec.taints_with(self._business_line_key)
+        )
         return preflight, self._command(
             node,
             "prepare",
             {
                 "K8S_VERSION": self._config.kubernetes_version,
-                "NODE_IP": node.private_ip,
+                "NODE_IP": self._node_ip(node),
                 "NODE_LABELS": labels,
+                "NODE_TAINTS": taints,
                 "NFT_RULESET": ruleset,
             },
             depends_on=[preflight],
@@ -154,7 +161,7 @@ class Bootstrap(pulumi.ComponentResource):
             self.api_endpoint.apply(lambda endpoint: endpoint.rpartition(":")[0].strip("[]")),
             *(ip for n in control_planes for ip in (n.public_ip, n.private_ip)),
         )
-        kubeadm_config = pulumi.Output.all(sans, self.api_endpoint, first.private_ip).apply(
+        kubeadm_config = pulumi.Output.all(sans, self.api_endpoint, self._node_ip(first)).apply(
             lambda args: render_init_configuration(
                 cluster_name=config.cluster.name,
                 kubernetes_version=config.kubernetes_version,
@@ -196,7 +203,7 @@ class Bootstrap(pulumi.ComponentResource):
         )
         params: dict[str, pulumi.Input[str]] = {"NODE_NAME": spec.name, "JOIN_AS": join_as}
         if spec.is_control_plane:
-            params["ADVERTISE_ADDRESS"] = node.private_ip
+            params["ADVERTISE_ADDRESS"] = self._node_ip(node)
         return self._command(
             node,
             "join",
@@ -205,6 +212,11 @@ class Bootstrap(pulumi.ComponentResource):
             depends_on=[*depends_on, credentials],
             replace_with_machine=True,
         )
+
+    def _node_ip(self, node: VpsNode) -> pulumi.Output[str]:
+        """The address cluster traffic uses: the private one when every node shares a private network,
+        otherwise the public one (private addresses of different networks cannot reach each other)."""
+        return node.private_ip if self._config.shares_private_network else node.public_ip
 
     def _teardown(self, node: VpsNode, first: VpsNode, join: remote.Command) -> None:
         """Drain, reset and deregister a node when it leaves the stack.

@@ -164,3 +164,38 @@ def test_machines_cloned_with_the_same_identity_are_refused() -> None:
 def test_distinct_machines_report_their_identities() -> None:
     facts = distinct_hosts({"a": "kubevps: product_uuid=1\nkubevps: mac=m1\n", "b": "kubevps: mac=m2\n"})
     assert facts == {"a": {"product_uuid": "1", "mac": "m1"}, "b": {"mac": "m2"}}
+
+
+def test_nodes_register_with_their_taints_so_no_pod_lands_before_they_exist() -> None:
+    raw = stack()
+    raw["nodes"][1]["labels"] = {"kubevps.dev/business-line": "payments"}
+    raw["nodes"][1]["taints"] = [{"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}]
+    plan = Plan(raw)
+    assert bound(plan.script("worker-1-prepare"), "NODE_TAINTS") == (
+        "dedicated=gpu:NoSchedule,kubevps.dev/business-line=payments:NoSchedule"
+    )
+    assert (
+        bound(plan.script("cp-1-prepare"), "NODE_TAINTS")
+        == "node-role.kubernetes.io/control-plane:NoSchedule"
+    )
+
+
+def test_nodes_on_one_private_network_talk_over_it() -> None:
+    plan = Plan(stack())
+    assert bound(plan.script("worker-1-prepare"), "NODE_IP") == "10.10.0.101"
+
+
+def test_nodes_on_different_networks_talk_over_their_public_addresses() -> None:
+    raw = stack(control_planes=1, workers=1)
+    raw["nodes"].append(
+        {
+            "name": "do-1",
+            "role": "worker",
+            "provider": "digitalocean",
+            "region": "fra1",
+            "size": "s-2vcpu-4gb",
+        }
+    )
+    plan = Plan(raw)
+    assert bound(plan.script("worker-1-prepare"), "NODE_IP") == "203.0.113.101"
+    assert bound(plan.script("cp-1-init"), "KUBEADM_CONFIG").count("advertiseAddress: 203.0.113.1") == 1

@@ -320,3 +320,72 @@ def test_a_node_builder_default_is_valid() -> None:
     raw = stack()
     raw["nodes"].append(existing_node("extra", "worker", 200))
     assert len(_parse(raw).workers) == 2
+
+
+MORE_BAD_CONFIGS = [
+    Bad(
+        "an IPv6 node address",
+        _set("nodes.1.publicIp", "2001:db8::10"),
+        "kubevps:nodes[1].publicIp: '2001:db8::10' is IPv6; KubeVPS builds IPv4 single-stack clusters",
+    ),
+    Bad(
+        "an IPv6 pod subnet",
+        _set("cluster.podSubnet", "fd00:10::/56"),
+        "kubevps:cluster.podSubnet: 'fd00:10::/56' is IPv6",
+    ),
+    Bad(
+        "a size that is not a number",
+        _set("nodes.0.size.memoryGiB", float("nan")),
+        "kubevps:nodes[0].size.memoryGiB:",
+    ),
+    Bad(
+        "a null version",
+        _set("kubernetesVersion", None),
+        "kubevps:kubernetesVersion: Input should be a valid string",
+    ),
+    Bad(
+        "a node named like the cluster",
+        _set("nodes.1.name", "test"),
+        "kubevps:nodes[1].name: test is already cluster.name; rename the node",
+    ),
+    Bad(
+        "a node named like an add-on",
+        _set("nodes.1.name", "metrics-server"),
+        "kubevps:nodes[1].name: metrics-server is already the metrics-server add-on",
+    ),
+    Bad(
+        "a scheduler named like the cluster",
+        _set("scheduler", {"name": "test"}),
+        "kubevps:scheduler.name: test is already cluster.name",
+    ),
+    Bad(
+        "a lease outside kube-system",
+        _set("scheduler", {"config": {"leaderElection": {"resourceNamespace": "scheduling"}}}),
+        "kubevps:scheduler.config.leaderElection.resourceNamespace: 'scheduling'; the scheduler runs in",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", MORE_BAD_CONFIGS, ids=[c.id for c in MORE_BAD_CONFIGS])
+def test_more_bad_config_is_refused_with_its_path(case: Bad) -> None:
+    problems = _problems(changed(stack(), case.change))
+    assert any(case.expected in line for line in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("extra", "shared"),
+    [
+        ([], True),
+        (
+            [{"name": "do-1", "role": "worker", "provider": "digitalocean", "region": "fra1", "size": "c-2"}],
+            False,
+        ),
+    ],
+    ids=["existing hosts with private addresses", "existing hosts and a droplet"],
+)
+def test_private_addresses_are_used_only_when_every_node_shares_one_network(
+    extra: list[dict[str, Any]], shared: bool
+) -> None:
+    raw = stack()
+    raw["nodes"] += extra
+    assert _parse(raw).shares_private_network is shared

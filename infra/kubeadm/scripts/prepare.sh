@@ -3,15 +3,18 @@
 # and sysctls, containerd, the Kubernetes packages pinned to one version, the kubelet's node IP and
 # labels, and the host firewall. Every step first looks at what is there, so a second run changes nothing.
 #
-# kubevps-params: K8S_VERSION NODE_IP NFT_RULESET [NODE_LABELS]
+# kubevps-params: K8S_VERSION NODE_IP NFT_RULESET [NODE_LABELS] [NODE_TAINTS]
 #   K8S_VERSION  exact Kubernetes version, e.g. 1.28.15 (selects the pkgs.k8s.io repository of its minor)
 #   NODE_IP      the address the kubelet registers and the cluster talks to (private NIC if there is one)
 #   NFT_RULESET  nftables text that defines `table inet kubevps` and nothing else
 #   NODE_LABELS  kubelet --node-labels value, comma-separated k=v (may be empty)
+#   NODE_TAINTS  kubelet --register-with-taints value, comma-separated key[=value]:Effect (may be empty):
+#                a node is tainted from the moment it registers, before any pod can land on it
 set -euo pipefail
 
 : "${KUBEVPS_K8S_VERSION:?}" "${KUBEVPS_NODE_IP:?}" "${KUBEVPS_NFT_RULESET:?}"
 readonly NODE_LABELS="${KUBEVPS_NODE_LABELS:-}"
+readonly NODE_TAINTS="${KUBEVPS_NODE_TAINTS:-}"
 
 log() { printf 'kubevps: %s\n' "$*" >&2; }
 die() { printf 'kubevps: error: %s\n' "$*" >&2; exit 1; }
@@ -30,6 +33,8 @@ readonly K8S_REPO="https://pkgs.k8s.io/core:/stable:/${K8S_MINOR}/deb/"
 # The value lands unquoted in the kubelet's command line (systemd splits $KUBELET_EXTRA_ARGS on spaces).
 [[ $NODE_LABELS =~ ^[A-Za-z0-9./_=,-]*$ ]] ||
   die "NODE_LABELS is '$NODE_LABELS'; expected comma-separated key=value labels without spaces"
+[[ $NODE_TAINTS =~ ^[A-Za-z0-9./_=:,-]*$ ]] ||
+  die "NODE_TAINTS is '$NODE_TAINTS'; expected comma-separated key[=value]:Effect taints without spaces"
 
 workdir=$(mktemp -d -t kubevps-prepare.XXXXXX)
 trap 'rm -rf -- "$workdir"' EXIT
@@ -192,6 +197,7 @@ done
 # --- kubelet: node IP (VPS hosts often have a public and a private NIC) and labels. ------------------
 kubelet_args="--node-ip=$KUBEVPS_NODE_IP"
 [[ -z $NODE_LABELS ]] || kubelet_args+=" --node-labels=$NODE_LABELS"
+[[ -z $NODE_TAINTS ]] || kubelet_args+=" --register-with-taints=$NODE_TAINTS"
 install_content /etc/default/kubelet 0644 <<EOF
 KUBELET_EXTRA_ARGS=$kubelet_args
 EOF

@@ -73,7 +73,7 @@ def test_unknown_step_is_rejected_everywhere() -> None:
     ("step", "required", "optional"),
     [
         ("preflight", ("NODE_NAME", "ROLE", "CPU", "MEMORY_GIB", "DISK_GIB"), ()),
-        ("prepare", ("K8S_VERSION", "NODE_IP", "NFT_RULESET"), ("NODE_LABELS",)),
+        ("prepare", ("K8S_VERSION", "NODE_IP", "NFT_RULESET"), ("NODE_LABELS", "NODE_TAINTS")),
         ("init", ("NODE_NAME", "KUBEADM_CONFIG"), ()),
         ("cni", ("CNI", "POD_SUBNET", "MTU"), ()),
         ("kubeconfig", ("API_ENDPOINT",), ()),
