@@ -433,6 +433,9 @@ def _preferred_terms(raw: object, path: str) -> tuple[PreferredTerm, ...]:
     for index, item in enumerate(_list(raw, path)):
         preferred = _mapping(item, f"{path}[{index}]")
         weight = _integer(preferred.get("weight"), f"{path}[{index}].weight")
+        if not 0 <= weight <= 100:
+            # The API server only accepts 1..100 (0 is tolerated here: kube-scheduler ignores such terms).
+            raise ObjectError(f"{path}[{index}].weight: {weight} is not in 1..100")
         term = _selector_term(preferred.get("preference"), f"{path}[{index}].preference")
         if weight != 0 and term is not None:
             terms.append(PreferredTerm(weight=weight, term=term))

@@ -64,11 +64,19 @@ def _parse_text(text: str) -> Fraction:
     return -value if sign == "-" else value
 
 
+INT64_MAX: Final = 2**63 - 1
+INT64_MIN: Final = -(2**63)
+
+
 def value(quantity: Fraction) -> int:
-    """``Quantity.Value()``: the value as an integer, rounded up."""
-    return math.ceil(quantity)
+    """``Quantity.Value()``: the value as an integer, rounded up, saturated to int64 as Kubernetes does."""
+    return _int64(math.ceil(quantity))
 
 
 def milli_value(quantity: Fraction) -> int:
-    """``Quantity.MilliValue()``: the value in thousandths, rounded up (CPU in millicores)."""
-    return math.ceil(quantity * 1000)
+    """``Quantity.MilliValue()``: thousandths (CPU in millicores), rounded up, saturated to int64."""
+    return _int64(math.ceil(quantity * 1000))
+
+
+def _int64(number: int) -> int:
+    return max(INT64_MIN, min(INT64_MAX, number))

@@ -135,7 +135,8 @@ def _decode(path: str, raw: bytes) -> Iterator[tuple[Any, str | None]]:
     files above :data:`STREAM_JSON_ABOVE` and all YAML are streamed object by object instead (JSON is
     YAML), trading some speed for memory that does not grow with the file (see yaml_stream).
     """
-    is_json = path.endswith(".json") or raw.lstrip()[:1] in (b"{", b"[")
+    # Only a .json file takes the JSON fast path: YAML in flow style starts with "{" too.
+    is_json = path.endswith(".json")
     if is_json and len(raw) <= STREAM_JSON_ABOVE:
         try:
             document = orjson.loads(raw)
