@@ -18,7 +18,7 @@ CASES = [
     ("2e-3", Fraction(2, 1000), 1, 2),
     ("1k", Fraction(1000), 1000, 1_000_000),
     ("1M", Fraction(10**6), 10**6, 10**9),
-    ("2E", Fraction(2 * 10**18), 2 * 10**18, 2 * 10**21),
+    ("2E", Fraction(2 * 10**18), 2 * 10**18, 2**63 - 1),  # 2e21 millis saturate at int64, as in Kubernetes
     ("250u", Fraction(250, 10**6), 1, 1),
     ("1500n", Fraction(1500, 10**9), 1, 1),
     (".5", Fraction(1, 2), 1, 500),
