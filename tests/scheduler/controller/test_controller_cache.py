@@ -3,6 +3,7 @@ wake unschedulable pods. Uses the real engine; the queue runs on a fake clock.""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from custom_scheduler.controller.queue import SchedulingQueue
 from custom_scheduler.engine import Engine
 from custom_scheduler.kube.watch import Changed, Listed
 
-from tests.scheduler.builders import make_node, make_pod
+from tests.scheduler.builders import make_node, make_pod, node_metrics
 
 SCHEDULER = "custom-scheduler"
 
@@ -162,3 +163,14 @@ def test_forgetting_a_pod_that_is_not_assumed_wakes_nobody(harness: Harness) -> 
     harness.now += 1
     assert not harness.state.forget("uid-default-unknown")
     assert harness.queue.where("uid-default-second") == "unschedulable"
+
+
+def test_node_metrics_read_before_the_node_list_count_once_the_nodes_appear() -> None:
+    engine = Engine(SchedulerConfig())
+    queue = SchedulingQueue(initial_backoff=1, max_backoff=10, max_in_unschedulable=300)
+    state = ClusterState(engine=engine, queue=queue, scheduler_name=SCHEDULER)
+    state.on_node_metrics([node_metrics("busy", cpu="3900m", memory="1Gi")], observed_at=time.time())
+    nodes = [make_node(name).alloc(cpu="4", memory="8Gi", pods="10").obj() for name in ("busy", "idle")]
+    state.on_nodes(Listed(nodes, "1"))
+    pod = make_pod("web").scheduler(SCHEDULER).req(cpu="100m").obj()
+    assert {engine.schedule(pod).node for _ in range(5)} == {"idle"}

@@ -334,14 +334,14 @@ def test_node_metrics_are_used_when_served_and_not_needed_when_absent(tmp_path: 
         add_nodes(api.cluster, 3)
         api.cluster.set_node_metrics("node-0", cpu="3900m", memory="7Gi")
         handle.thread.start()
-        add_pods(api.cluster, 10)
-        settle(api.cluster)
         available = f"custom_scheduler_node_metrics_available {1.0 if served else 0.0}"
         wait_for(
             lambda: available in http_get(handle.status_url + "/metrics")[1],
             timeout=SETTLE_SECONDS,
             what=available,
         )
+        add_pods(api.cluster, 10)
+        settle(api.cluster)
         if served:
             nodes = [record.node for record in api.cluster.bindings]
             assert nodes.count("node-0") < nodes.count("node-1"), "the busy node is avoided"

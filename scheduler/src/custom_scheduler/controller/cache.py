@@ -96,6 +96,7 @@ class ClusterState:
         self._pods: dict[str, JsonObject] = {}
         self._nodes: dict[str, bytes] = {}
         self._assumed: set[str] = set()
+        self._node_metrics: dict[str, tuple[JsonObject, float]] = {}
         self.pods_synced = False
         self.nodes_synced = False
 
@@ -238,8 +239,15 @@ class ClusterState:
         name = name_of(node)
         view = _scheduling_view(node)
         self._engine.upsert_node(node)
+        known = name in self._nodes
         changed = self._nodes.get(name) != view
         self._nodes[name] = view
+        if not known and name in self._node_metrics:
+            # Metrics read before the node itself was seen (the poller raced the node list).
+            item, observed_at = self._node_metrics[name]
+            _safely(
+                partial(self._engine.set_node_metrics, item, observed_at=observed_at), what=f"metrics {name}"
+            )
         if wake and changed:
             self._queue.move_all()
 
@@ -248,7 +256,9 @@ class ClusterState:
         self._engine.delete_node(name)
 
     def on_node_metrics(self, items: Sequence[JsonObject], *, observed_at: float) -> None:
-        """Hand fresh NodeMetrics to the engine (for nodes it knows)."""
+        """Hand fresh NodeMetrics to the engine (for nodes it knows; the others get them when they
+        appear, so a read that arrives before the node list is not lost until the next poll)."""
+        self._node_metrics = {name_of(item): (item, observed_at) for item in items}
         for item in items:
             name = name_of(item)
             if name in self._nodes:
