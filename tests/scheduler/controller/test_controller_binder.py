@@ -4,6 +4,7 @@ and a lost answer settled by reading the pod back before anything is re-sent."""
 from __future__ import annotations
 
 import queue
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,7 +18,14 @@ from tests.scheduler.fakeapi.invariants import wait_for
 
 
 class Harness:
-    def __init__(self, fake_api: FakeApiServer, client: KubeClient, *, leading: bool = True) -> None:
+    def __init__(
+        self,
+        fake_api: FakeApiServer,
+        client: KubeClient,
+        *,
+        leading: bool = True,
+        may_bind: Callable[[], bool] | None = None,
+    ) -> None:
         self.nodes = {"node-a", "node-b"}
         self.cluster = fake_api.cluster
         for name in ("node-a", "node-b"):
@@ -29,7 +37,7 @@ class Harness:
             client,
             recorder=recorder,
             report=self.outcomes.put,
-            may_bind=lambda: leading,
+            may_bind=may_bind or (lambda: leading),
             node_exists=self.nodes.__contains__,
         )
 
@@ -131,3 +139,42 @@ def test_a_conflict_on_a_pod_being_deleted_is_final(fake_api: FakeApiServer, har
     )
     fake_api.faults.fail(path="/binding$", status=409, times=1)
     assert harness.bind().result is Result.CONFLICT
+
+
+def test_no_binding_is_resent_once_leadership_is_lost_while_the_server_throttles(
+    fake_api: FakeApiServer, client: KubeClient
+) -> None:
+    def binding_requests() -> int:
+        return sum(1 for _, path in fake_api.requests if path.endswith("/binding"))
+
+    # Leadership is lost as soon as the first binding request has reached the server.
+    harness = Harness(fake_api, client, may_bind=lambda: binding_requests() == 0)
+    fake_api.faults.fail(path="/binding$", status=429, retry_after=1)
+    outcome = harness.bind()
+    assert outcome.result is Result.ABANDONED
+    assert binding_requests() == 1
+    assert harness.bound_to() is None
+
+
+def test_shutdown_stops_a_binding_waiting_out_retry_after(fake_api: FakeApiServer, harness: Harness) -> None:
+    throttle = fake_api.faults.fail(path="/binding$", status=429, retry_after=10)
+    harness.binder.submit(harness.pod, "node-a", started=0.0)
+    wait_for(lambda: throttle.fired, timeout=10, what="the first throttled binding")
+    assert harness.binder.shutdown(grace_seconds=30)
+    assert harness.outcomes.get(timeout=30).result is Result.ABANDONED
+    assert throttle.fired == 1
+
+
+def test_a_binding_never_retries_past_its_budget(fake_api: FakeApiServer, client: KubeClient) -> None:
+    harness = Harness(fake_api, client)
+    harness.binder = Binder(
+        client,
+        recorder=EventRecorder(client, component="custom-scheduler", instance="test"),
+        report=harness.outcomes.put,
+        may_bind=lambda: True,
+        node_exists=harness.nodes.__contains__,
+        retry_budget_seconds=0.5,
+    )
+    throttle = fake_api.faults.fail(path="/binding$", status=429, retry_after=1)
+    assert harness.bind().result is Result.FAILED
+    assert throttle.fired == 1

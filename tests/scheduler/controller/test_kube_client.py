@@ -121,3 +121,29 @@ def test_an_unreachable_server_is_unavailable(fake_api: FakeApiServer, kubeconfi
     fake_api.stop()
     with pytest.raises(errors.ApiUnavailableError):
         client.get(paths.NODES)
+
+
+def test_retry_after_is_not_waited_out_once_the_caller_must_stop(
+    fake_api: FakeApiServer, kubeconfig: str
+) -> None:
+    slept: list[float] = []
+    client = KubeClient(load_configuration(kubeconfig), sleep=slept.append)
+    rule = fake_api.faults.fail(path="^/api/v1/nodes$", method="POST", status=429, retry_after=5)
+    with pytest.raises(errors.ApiTooManyRequestsError):
+        client.post(paths.NODES, sized_node("n1"), should_continue=lambda: sum(slept) < 0.3)
+    assert rule.fired == 1, "nothing is re-sent once the caller says stop"
+    assert sum(slept) < 5, "the pause is cut short"
+
+
+def test_retry_after_retries_stay_within_the_budget(fake_api: FakeApiServer, kubeconfig: str) -> None:
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    client = KubeClient(load_configuration(kubeconfig), sleep=sleep, clock=lambda: now[0])
+    rule = fake_api.faults.fail(path="^/api/v1/nodes$", method="POST", status=429, retry_after=3)
+    with pytest.raises(errors.ApiTooManyRequestsError):
+        client.post(paths.NODES, sized_node("n1"), budget_seconds=7)
+    assert rule.fired == 3
+    assert now[0] == 6.0

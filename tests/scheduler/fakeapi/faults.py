@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 @dataclass
 class FaultRule:
-    """Answer matching requests with `status` (or lose the response after acting on the request).
+    """Answer matching requests with `status` (or lose the response after acting on the request), or,
+    with `hold`, keep them waiting until the event is set and then serve them normally.
 
     `times` bounds how often it fires (None: forever); `every` fires on every n-th match only.
     """
@@ -24,6 +25,7 @@ class FaultRule:
     every: int = 1
     seen: int = 0
     fired: int = 0
+    hold: threading.Event | None = None
 
 
 @dataclass
@@ -53,6 +55,14 @@ class Faults:
     def lose_responses(self, *, path: str, method: str | None = None, times: int | None = None) -> FaultRule:
         """Act on matching requests, then drop the connection without answering."""
         rule = FaultRule(method, re.compile(path), lose_response=True, times=times)
+        with self.lock:
+            self.rules.append(rule)
+        return rule
+
+    def hold(self, *, path: str, method: str | None = None, times: int | None = None) -> FaultRule:
+        """Keep matching requests waiting (the client sees no answer) until `rule.hold.set()`, then serve
+        them as usual. Set it before the server stops."""
+        rule = FaultRule(method, re.compile(path), times=times, hold=threading.Event())
         with self.lock:
             self.rules.append(rule)
         return rule

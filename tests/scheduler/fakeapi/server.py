@@ -23,6 +23,8 @@ NS = r"(?P<ns>[a-z0-9.-]+)"
 NAME = r"(?P<name>[A-Za-z0-9.:_-]+)"
 BOOKMARK_INTERVAL_SECONDS = 1.0
 DEFAULT_WATCH_TIMEOUT_SECONDS = 300
+HOLD_LIMIT_SECONDS = 60.0
+"""Longest a held request waits, should a test forget to let it go."""
 
 Route = tuple[str, re.Pattern[str], str]
 ROUTES: list[Route] = [
@@ -113,6 +115,10 @@ class FakeApiServer:
 
     def stop(self) -> None:
         self.stopping = True
+        with self.faults.lock:
+            for rule in self.faults.rules:
+                if rule.hold is not None:
+                    rule.hold.set()
         with self.cluster.cond:
             self.cluster.cond.notify_all()
         self._httpd.shutdown()
@@ -182,6 +188,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.api.requests.append((method, parts.path))
             if self.api.faults.latency_seconds:
                 time.sleep(self.api.faults.latency_seconds)
+        if rule is not None and rule.hold is not None:
+            rule.hold.wait(HOLD_LIMIT_SECONDS)
+            rule = None
         if rule is not None and not rule.lose_response:
             headers = {"Retry-After": f"{rule.retry_after:g}"} if rule.retry_after is not None else {}
             self._send_status(

@@ -13,7 +13,12 @@ by a decision made for its predecessor. Outcomes go back to the scheduling loop,
 - `UNKNOWN`: the answer was lost and the pod could not be read back either: retry with backoff but keep
   the assumption (the binding may have landed), until the watch or the next attempt settles it;
 - `ABANDONED`: before the request left, leadership was lost, the scheduler began shutting down, or the
-  chosen node was deleted (the API server would accept a binding to a node that no longer exists).
+  chosen node was deleted (the API server would accept a binding to a node that no longer exists); or
+  leadership was lost or shutdown began while the API server was answering with Retry-After, so the
+  binding was not re-sent.
+
+Retry-After retries (in the client) ask, before each pause and resend, whether this replica still
+leads and is not shutting down, and a binding's whole time is capped below the lease's renew deadline.
 
 After a successful binding the worker also records the `Scheduled` event, so throughput figures
 include it, as kube-scheduler's do.
@@ -26,13 +31,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 from typing import Final
 
 from custom_scheduler.controller.cache import pod_key, uid_of
 from custom_scheduler.controller.events import EventRecorder
+from custom_scheduler.controller.workers import DaemonPool
 from custom_scheduler.errors import ApiConflictError, ApiError, ApiNotFoundError
 from custom_scheduler.kube import paths
 from custom_scheduler.kube.client import JsonObject, KubeClient
@@ -45,6 +51,8 @@ BIND_WORKERS: Final = 16
 READ_BACK_ATTEMPTS: Final = 3
 """Tries at reading a pod back after an ambiguous binding failure before giving up on knowing."""
 READ_BACK_DELAY_SECONDS: Final = 0.2
+DEFAULT_RETRY_BUDGET_SECONDS: Final = 30.0
+"""Longest a binding may spend in Retry-After retries when no lease bounds it (`--no-leader-elect`)."""
 
 
 class Result(enum.Enum):
@@ -82,15 +90,19 @@ class Binder:
         may_bind: Callable[[], bool],
         node_exists: Callable[[str], bool],
         workers: int = BIND_WORKERS,
+        retry_budget_seconds: float = DEFAULT_RETRY_BUDGET_SECONDS,
     ) -> None:
         """`may_bind` says whether this replica leads; `node_exists` whether a node is still in the cache.
-        Both are read from the worker threads."""
+        Both are read from the worker threads. `retry_budget_seconds` caps one binding's request,
+        Retry-After pauses and resends included; with leader election it must stay below the renew
+        deadline, so a binding sent while leading cannot be re-sent after a successor took over."""
         self._client = client
         self._recorder = recorder
         self._report = report
         self._may_bind = may_bind
         self._node_exists = node_exists
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bind")
+        self._retry_budget = retry_budget_seconds
+        self._pool = DaemonPool(workers, name="bind")
         self._futures: set[Future[None]] = set()
         self._lock = threading.Lock()
         self._closing = False
@@ -106,13 +118,21 @@ class Binder:
         with self._lock:
             return len(self._futures)
 
-    def shutdown(self, *, grace_seconds: float) -> None:
-        """Stop taking work: bindings not yet sent are abandoned, those on the wire get `grace_seconds`."""
+    def shutdown(self, *, grace_seconds: float) -> bool:
+        """Stop taking work: bindings not yet sent are abandoned, those on the wire get `grace_seconds`.
+
+        True when no binding is left in flight; False when some may still land (the worker threads are
+        daemons and are not joined, so the process can exit anyway)."""
         self._closing = True
+        self._pool.shutdown()
         with self._lock:
             pending = set(self._futures)
-        wait_futures(pending, timeout=grace_seconds)
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        _, not_done = wait_futures(pending, timeout=grace_seconds)
+        return not not_done
+
+    def _should_continue(self) -> bool:
+        """Whether a binding may still be (re-)sent: this replica leads and is not shutting down."""
+        return not self._closing and self._may_bind()
 
     def _discard(self, future: Future[None]) -> None:
         with self._lock:
@@ -120,7 +140,7 @@ class Binder:
 
     def _bind(self, pod: JsonObject, node: str, started: float) -> None:
         sent = time.monotonic()
-        if self._closing or not self._may_bind() or not self._node_exists(node):
+        if not self._should_continue() or not self._node_exists(node):
             self._report(BindOutcome(uid_of(pod), pod, node, Result.ABANDONED, started, 0.0))
             return
         result, current, error = self._send(pod, node)
@@ -146,12 +166,20 @@ class Binder:
             "target": {"apiVersion": "v1", "kind": "Node", "name": node},
         }
         try:
-            self._client.post(paths.pod(meta["namespace"], meta["name"], "binding"), binding)
+            self._client.post(
+                paths.pod(meta["namespace"], meta["name"], "binding"),
+                binding,
+                should_continue=self._should_continue,
+                budget_seconds=self._retry_budget,
+            )
         except ApiNotFoundError as error:
             return Result.GONE, None, str(error)
         except ApiConflictError as error:
             return self._settle_conflict(pod, error)
         except ApiError as error:
+            if error.retry_after is not None and not self._should_continue():
+                # Every attempt was answered with Retry-After, so none was acted on.
+                return Result.ABANDONED, None, str(error)
             return self._settle_ambiguous(pod, node, error)
         return Result.BOUND, None, None
 

@@ -19,10 +19,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
+from concurrent.futures import wait as wait_futures
 from typing import Any, Final
 
 from custom_scheduler.controller.cache import pod_key
+from custom_scheduler.controller.workers import DaemonPool
 from custom_scheduler.errors import (
     ApiConflictError,
     ApiError,
@@ -91,8 +93,9 @@ class EventRecorder:
         self._client = client
         self._component = component
         self._instance = instance
-        self._pool = ThreadPoolExecutor(max_workers=EVENT_WORKERS, thread_name_prefix="events")
+        self._pool = DaemonPool(EVENT_WORKERS, name="events")
         self._pending = 0
+        self._futures: set[Future[Any]] = set()
         self._lock = threading.Lock()
 
     def scheduled(self, pod: Mapping[str, Any], node: str) -> None:
@@ -106,10 +109,23 @@ class EventRecorder:
                 log.warning("event backlog full; report dropped", extra={"pod": pod_key(pod)})
                 return
             self._pending += 1
-        self._pool.submit(self._report_failure, pod, truncate_message(message))
+        future = self._pool.submit(self._report_failure, pod, truncate_message(message))
+        with self._lock:
+            self._futures.add(future)
+        future.add_done_callback(self._discard)
 
     def shutdown(self, *, wait: bool) -> None:
-        self._pool.shutdown(wait=wait, cancel_futures=not wait)
+        """Take no more reports; with `wait`, finish those queued, else drop them (running writes are
+        not joined: the worker threads are daemons)."""
+        with self._lock:
+            pending = set(self._futures)
+        if wait:
+            wait_futures(pending)
+        self._pool.shutdown()
+
+    def _discard(self, future: Future[Any]) -> None:
+        with self._lock:
+            self._futures.discard(future)
 
     def _report_failure(self, pod: Mapping[str, Any], message: str) -> None:
         try:

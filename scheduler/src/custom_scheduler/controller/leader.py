@@ -9,7 +9,8 @@
   renewal plus `renewDeadlineSeconds` (shorter than the lease duration), so a leader cut off from the API
   stops scheduling by itself before anyone else may take over, even while a renewal request hangs; a
   leader that reads another holder in the Lease stops at once.
-- On shutdown the leader releases the Lease (empty holder), so a standby takes over at once.
+- On shutdown the leader releases the Lease (empty holder), so a standby takes over at once, unless
+  bindings may still be in flight: then the Lease is left to expire (`keep_lease_on_stop`).
 
 Durations come from the validated config (`leaderElection.*`: lease > renew deadline > 1.2 x retry).
 """
@@ -80,6 +81,7 @@ class LeaderElector:
         self._observed: tuple[str, str] | None = None
         self._observed_at = 0.0
         self._was_leader = False
+        self._release_on_stop = True
 
     def is_leader(self) -> bool:
         """True while the last renewal is younger than the renew deadline."""
@@ -87,7 +89,8 @@ class LeaderElector:
         return renewed is not None and self._clock() < renewed + self._renew_deadline
 
     def run(self, stop: threading.Event) -> None:
-        """Campaign and renew until `stop`; then release the Lease if this process holds it."""
+        """Campaign and renew until `stop`; then release the Lease if this process holds it, unless
+        `keep_lease_on_stop` was called."""
         while not stop.is_set():
             self.try_acquire_or_renew()
             self._notice_change()
@@ -97,7 +100,15 @@ class LeaderElector:
                 else self._retry_period * random.uniform(1.0, RETRY_JITTER)
             )
             stop.wait(period)
-        self.release()
+        if self._release_on_stop:
+            self.release()
+        else:
+            log.info("lease left to expire", extra={"lease": paths.lease(self._namespace, self._name)})
+
+    def keep_lease_on_stop(self) -> None:
+        """On stop, do not release the Lease: let it expire. For a shutdown that leaves bindings in
+        flight, so no successor decides while they may still land."""
+        self._release_on_stop = False
 
     def try_acquire_or_renew(self) -> bool:
         """One round of client-go's tryAcquireOrRenew; True when this process holds the Lease now."""

@@ -8,7 +8,8 @@ standby replicas too, so a standby that takes over schedules from a warm cache a
 Shutdown (SIGTERM or SIGINT): the loop stops taking pods; bindings already on the wire get
 `SHUTDOWN_GRACE_SECONDS` to finish, the rest are abandoned (their pods stay pending for the next
 leader); only then is the Lease released, so a successor never decides while our bindings may still
-land.
+land. If a binding is still in flight after the grace period, the Lease is not released but left to
+expire, and the process exits anyway: worker threads are daemons and are not joined.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from types import FrameType
 from typing import Any, Final
 
 from custom_scheduler.config import SchedulerConfig
-from custom_scheduler.controller.binder import Binder
+from custom_scheduler.controller.binder import DEFAULT_RETRY_BUDGET_SECONDS, Binder
 from custom_scheduler.controller.cache import ClusterState
 from custom_scheduler.controller.events import EventRecorder
 from custom_scheduler.controller.httpserver import StatusServer
@@ -41,6 +42,13 @@ log = logging.getLogger(__name__)
 DEFAULT_METRICS_ADDR: Final = "0.0.0.0:10251"
 SHUTDOWN_GRACE_SECONDS: Final = 10.0
 """How long bindings already sent may take to finish on shutdown (well inside a pod's 30 s grace)."""
+
+
+def binding_retry_budget(config: SchedulerConfig) -> float:
+    """How long one binding may take, retries included: the renew deadline less one retry period, so a
+    binding sent while this replica led cannot be re-sent once a successor may have taken over."""
+    timing = config.leader_election
+    return float(timing.renew_deadline_seconds) - float(timing.retry_period_seconds)
 
 
 class Controller:
@@ -80,6 +88,9 @@ class Controller:
             report=self.inbox.put,
             may_bind=self.leader.is_leader,
             node_exists=self.state.has_node,
+            retry_budget_seconds=binding_retry_budget(config)
+            if leader_elect
+            else DEFAULT_RETRY_BUDGET_SECONDS,
         )
         self.loop = SchedulingLoop(
             engine=self.engine,
@@ -127,8 +138,11 @@ class Controller:
         finally:
             self._loop_alive = False
             log.info("shutting down", extra={"bindingsInFlight": self.binder.in_flight()})
-            self.binder.shutdown(grace_seconds=SHUTDOWN_GRACE_SECONDS)
+            drained = self.binder.shutdown(grace_seconds=SHUTDOWN_GRACE_SECONDS)
             self.recorder.shutdown(wait=False)
+            if not drained and isinstance(self.leader, LeaderElector):
+                log.warning("bindings still in flight; the lease is left to expire")
+                self.leader.keep_lease_on_stop()
             leader_stop.set()
             if leader_thread is not None:
                 leader_thread.join(timeout=SHUTDOWN_GRACE_SECONDS)

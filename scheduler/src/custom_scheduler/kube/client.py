@@ -52,6 +52,9 @@ MAX_RETRY_AFTER_ATTEMPTS: Final = 10
 """client-go retries a response carrying Retry-After at most 10 times."""
 MAX_RETRY_AFTER_SECONDS: Final = 10.0
 """Cap on a server's Retry-After so a bogus header cannot park a worker for minutes."""
+RETRY_POLL_SECONDS: Final = 0.1
+"""A Retry-After pause with a `should_continue` check is slept in slices this long, so a caller that must
+stop (leadership lost, shutting down) is not held for the rest of the pause."""
 CONNECTION_POOL_SIZE: Final = 32
 """Keep-alive connections to the apiserver: the binder and event pools run in parallel."""
 CONNECT_RETRIES: Final = 3
@@ -121,7 +124,7 @@ class KubeClient:
     """JSON-in, JSON-out access to the API server; raises only `ApiError` subclasses.
 
     Thread-safe: the underlying urllib3 pool is shared by the scheduling, binding and watch threads.
-    `sleep` is the seam tests use to observe Retry-After handling without waiting.
+    `sleep` and `clock` are the seams tests use to observe Retry-After handling without waiting.
     """
 
     def __init__(
@@ -130,11 +133,13 @@ class KubeClient:
         *,
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT_SECONDS,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._api = k8s_client.ApiClient(configuration)
         self._api.user_agent = "custom-scheduler"
         self._timeout = request_timeout
         self._sleep = sleep
+        self._clock = clock
 
     @classmethod
     def from_kubeconfig(cls, kubeconfig: str | None) -> KubeClient:
@@ -154,9 +159,20 @@ class KubeClient:
         """GET a resource or a list."""
         return self.request("GET", path, query=query).body
 
-    def post(self, path: str, body: Mapping[str, Any]) -> Response:
-        """POST a new object (or a subresource such as a Binding); returns status and body."""
-        return self.request("POST", path, body=body)
+    def post(
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        *,
+        should_continue: Callable[[], bool] | None = None,
+        budget_seconds: float | None = None,
+    ) -> Response:
+        """POST a new object (or a subresource such as a Binding); returns status and body.
+
+        `should_continue` and `budget_seconds` bound the Retry-After retries, as in `request`."""
+        return self.request(
+            "POST", path, body=body, should_continue=should_continue, budget_seconds=budget_seconds
+        )
 
     def put(self, path: str, body: Mapping[str, Any]) -> JsonObject:
         """PUT (replace) an object; the body's metadata.resourceVersion makes it conditional."""
@@ -180,10 +196,23 @@ class KubeClient:
         query: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
         content_type: str = "application/json",
+        should_continue: Callable[[], bool] | None = None,
+        budget_seconds: float | None = None,
     ) -> Response:
-        """One request, retried only while the server answers with Retry-After."""
+        """One request, retried only while the server answers with Retry-After.
+
+        `should_continue` is asked before each Retry-After pause, during it, and before each resend:
+        once it says False the last answer is raised instead (the server did not act on any attempt).
+        `budget_seconds` caps the whole request, retries and pauses included: no pause or resend goes
+        past it, and each attempt's timeout is cut to what is left of it."""
+        deadline = None if budget_seconds is None else self._clock() + budget_seconds
         for attempt in range(MAX_RETRY_AFTER_ATTEMPTS + 1):
-            raw = self._send(method, path, query=query, body=body, content_type=content_type)
+            timeout = (
+                None
+                if deadline is None
+                else min(self._timeout, max(deadline - self._clock(), RETRY_POLL_SECONDS))
+            )
+            raw = self._send(method, path, query=query, body=body, content_type=content_type, timeout=timeout)
             try:
                 data = raw.read()
             except urllib3.exceptions.HTTPError as error:
@@ -193,14 +222,32 @@ class KubeClient:
             if raw.status < 400:
                 return Response(raw.status, _decode(data))
             failure = _error_for(raw.status, data, raw.headers, what=f"{method} {path}")
-            if failure.retry_after is None or attempt == MAX_RETRY_AFTER_ATTEMPTS:
+            delay = failure.retry_after
+            if delay is None or attempt == MAX_RETRY_AFTER_ATTEMPTS:
+                raise failure
+            if deadline is not None and self._clock() + delay >= deadline:
                 raise failure
             log.info(
                 "API throttled; retrying",
-                extra={"path": path, "status": raw.status, "delay": failure.retry_after},
+                extra={"path": path, "status": raw.status, "delay": delay},
             )
-            self._sleep(failure.retry_after)
+            if not self._pause(delay, should_continue):
+                raise failure
         raise AssertionError("unreachable")
+
+    def _pause(self, delay: float, should_continue: Callable[[], bool] | None) -> bool:
+        """Sleep `delay` before a resend; False (at once) when `should_continue` says to give up."""
+        if should_continue is None:
+            self._sleep(delay)
+            return True
+        remaining = delay
+        while should_continue():
+            if remaining <= 0:
+                return True
+            step = min(remaining, RETRY_POLL_SECONDS)
+            self._sleep(step)
+            remaining -= step
+        return False
 
     def watch(self, path: str, *, query: Mapping[str, str], timeout_seconds: int) -> Iterator[JsonObject]:
         """Stream a watch: one decoded `{"type", "object"}` dict per line until the server ends it.
@@ -237,6 +284,7 @@ class KubeClient:
         body: Mapping[str, Any] | None = None,
         content_type: str = "application/json",
         read_timeout: float | None = None,
+        timeout: float | None = None,
     ) -> urllib3.BaseHTTPResponse:
         headers = {"Accept": "application/json"}
         if body is not None:
@@ -249,10 +297,12 @@ class KubeClient:
             body=body,
             auth_settings=["BearerToken"],
         )
-        timeout = (self._timeout, read_timeout) if read_timeout is not None else self._timeout
+        request_timeout: float | tuple[float, float] = self._timeout if timeout is None else timeout
+        if read_timeout is not None:
+            request_timeout = (self._timeout, read_timeout)
         try:
             response = self._api.call_api(
-                method, url, header_params=headers, body=serialized, _request_timeout=timeout
+                method, url, header_params=headers, body=serialized, _request_timeout=request_timeout
             )
         except (urllib3.exceptions.HTTPError, ApiException, OSError) as error:
             raise ApiUnavailableError(f"{method} {path}: {error}") from None
