@@ -174,3 +174,17 @@ def test_node_metrics_read_before_the_node_list_count_once_the_nodes_appear() ->
     state.on_nodes(Listed(nodes, "1"))
     pod = make_pod("web").scheduler(SCHEDULER).req(cpu="100m").obj()
     assert {engine.schedule(pod).node for _ in range(5)} == {"idle"}
+
+
+def test_a_pod_is_pending_only_while_unassigned_unassumed_and_known(harness: Harness) -> None:
+    pod = harness.pod("ours")
+    uid = "uid-default-ours"
+    assert harness.state.is_pending(uid)
+    harness.state.assume(pod, "n1")
+    assert not harness.state.is_pending(uid), "a binding is in flight"
+    harness.state.forget(uid)
+    assert harness.state.is_pending(uid)
+    harness.pod("ours", event="MODIFIED", spec={"nodeName": "n1"})
+    assert not harness.state.is_pending(uid), "bound"
+    harness.state.on_pods(Changed("DELETED", pod))
+    assert not harness.state.is_pending(uid), "deleted"

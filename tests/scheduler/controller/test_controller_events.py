@@ -126,3 +126,51 @@ def test_an_event_whose_answer_was_lost_is_not_written_twice(
     fake_api.faults.lose_responses(path="/events$", times=1)
     recorder.scheduled(pod, "node-a")
     assert len(fake_api.cluster.events_for("default", "web")) == 1
+
+
+def patches(fake_api: FakeApiServer) -> int:
+    return [method for method, _ in fake_api.requests].count("PATCH")
+
+
+def test_the_condition_patch_is_guarded_by_uid_so_a_recreated_pod_is_not_patched(
+    fake_api: FakeApiServer, recorder: EventRecorder
+) -> None:
+    old = fake_api.cluster.create("pods", our_pod("big"))
+    fake_api.cluster.delete("pods", "default", "big")
+    fake_api.cluster.create("pods", our_pod("big"))
+    recorder.failed_scheduling(old, MESSAGE)
+    recorder.shutdown(wait=True)
+    assert patches(fake_api) == 1
+    assert "conditions" not in fake_api.cluster.get("pods", "default", "big")["status"]
+
+
+def test_no_condition_is_patched_on_a_pod_the_scheduler_no_longer_knows_as_pending(
+    fake_api: FakeApiServer, client: KubeClient
+) -> None:
+    recorder = EventRecorder(
+        client, component="custom-scheduler", instance="i", still_pending=lambda uid: False
+    )
+    pod = fake_api.cluster.create("pods", our_pod("big"))
+    recorder.failed_scheduling(pod, MESSAGE)
+    recorder.shutdown(wait=True)
+    assert [e["reason"] for e in fake_api.cluster.events_for("default", "big")] == ["FailedScheduling"]
+    assert patches(fake_api) == 0
+
+
+def test_a_condition_write_being_retried_stops_once_the_pod_is_bound(
+    fake_api: FakeApiServer, client: KubeClient
+) -> None:
+    pod = fake_api.cluster.create("pods", our_pod("big"))
+    asked: list[str] = []
+
+    def still_pending(uid: str) -> bool:
+        asked.append(uid)
+        return patches(fake_api) == 0  # bound while the first attempt failed
+
+    recorder = EventRecorder(client, component="custom-scheduler", instance="i", still_pending=still_pending)
+    fake_api.faults.fail(path="/status$", method="PATCH", status=503, times=1)
+    recorder.failed_scheduling(pod, MESSAGE)
+    recorder.shutdown(wait=True)
+    assert patches(fake_api) == 1
+    assert "conditions" not in fake_api.cluster.get("pods", "default", "big")["status"]
+    assert set(asked) == {pod["metadata"]["uid"]}

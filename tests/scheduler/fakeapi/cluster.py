@@ -336,9 +336,18 @@ class FakeCluster:
         self.put("pods", pod, event_type="MODIFIED")
 
     def patch_pod_status(self, namespace: str, name: str, patch: Obj, *, strategic: bool) -> Obj:
-        """pods/status PATCH: conditions merged by type (strategic) or replaced (merge patch)."""
+        """pods/status PATCH: conditions merged by type (strategic) or replaced (merge patch); a
+        `metadata.uid` in the patch is a precondition (409 when the pod has another uid)."""
 
         def change(pod: Obj) -> None:
+            want_uid = patch.get("metadata", {}).get("uid")
+            if want_uid and want_uid != pod["metadata"]["uid"]:
+                raise ApiFailureError(
+                    409,
+                    "Conflict",
+                    f'Operation cannot be fulfilled on pods "{name}": Precondition failed: '
+                    f"UID in precondition: {want_uid}, UID in object meta: {pod['metadata']['uid']}",
+                )
             status_patch = patch.get("status", {})
             for condition in status_patch.get("conditions", []) if strategic else []:
                 for key in ("lastTransitionTime", "lastProbeTime"):

@@ -112,6 +112,13 @@ class ClusterState:
     def is_assumed(self, uid: str) -> bool:
         return uid in self._assumed
 
+    def is_pending(self, uid: str) -> bool:
+        """Whether the pod is known, not assigned and not assumed (no binding in flight or landed).
+        Safe to call from other threads: two lookups, each atomic, and a stale answer only errs one way
+        for one cycle (the writer also sends the uid precondition)."""
+        pod = self._pods.get(uid)
+        return pod is not None and not pod.get("spec", {}).get("nodeName") and uid not in self._assumed
+
     def node_count(self) -> int:
         return len(self._nodes)
 

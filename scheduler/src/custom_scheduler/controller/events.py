@@ -4,7 +4,9 @@
 - failure: Warning `FailedScheduling` with the "0/N nodes are available: ..." message, truncated to
   1024 characters with a " ..." suffix like kube-scheduler's truncateMessage (action `Scheduling`),
   plus `PodScheduled=False`, reason `Unschedulable`, patched into pods/<name>/status by strategic merge
-  (only when the condition would change, as kube-scheduler's updatePod does).
+  (only when the condition would change, as kube-scheduler's updatePod does). The patch carries the
+  pod's uid as a precondition, and is not sent (nor re-sent) once the scheduler knows the pod is no
+  longer pending (bound, assumed for a new binding, or deleted) since the report was queued.
 
 Writes that fail on the server's side (5xx, no answer) are retried a few times with backoff, as
 client-go's event recorder retries; an event whose answer was lost and that is sent again meets 409
@@ -21,6 +23,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from concurrent.futures import wait as wait_futures
+from functools import partial
 from typing import Any, Final
 
 from custom_scheduler.controller.cache import pod_key
@@ -89,8 +92,18 @@ def _has_condition(pod: Mapping[str, Any], message: str) -> bool:
 class EventRecorder:
     """Writes Events and pod conditions for one scheduler instance (`component`, `instance`)."""
 
-    def __init__(self, client: KubeClient, *, component: str, instance: str) -> None:
+    def __init__(
+        self,
+        client: KubeClient,
+        *,
+        component: str,
+        instance: str,
+        still_pending: Callable[[str], bool] | None = None,
+    ) -> None:
+        """`still_pending(uid)` says whether the scheduler still knows the pod as pending (not bound,
+        not assumed, not deleted); it is called from the worker threads, before each condition write."""
         self._client = client
+        self._still_pending = still_pending or (lambda uid: True)
         self._component = component
         self._instance = instance
         self._pool = DaemonPool(EVENT_WORKERS, name="events")
@@ -140,11 +153,21 @@ class EventRecorder:
         """Patch PodScheduled=False by strategic merge (kube-scheduler's way); a server that does not take
         strategic merge (415) gets a JSON merge patch carrying the whole conditions list instead."""
         meta = pod["metadata"]
+        uid = str(meta.get("uid", ""))
         path = paths.pod(meta["namespace"], meta["name"], "status")
         condition = unschedulable_condition(message)
+        pending = partial(self._still_pending, uid)
+        # The uid is a precondition, as in kube-scheduler's PatchPodStatus: a pod re-created under the
+        # same name is never patched.
+        guard = {"uid": uid}
         try:
             try:
-                _retrying(lambda: self._client.patch(path, {"status": {"conditions": [condition]}}))
+                _retrying(
+                    lambda: self._client.patch(
+                        path, {"metadata": guard, "status": {"conditions": [condition]}}
+                    ),
+                    proceed=pending,
+                )
             except ApiError as error:
                 if error.status != UNSUPPORTED_MEDIA_TYPE:
                     raise
@@ -153,8 +176,8 @@ class EventRecorder:
                     for c in pod.get("status", {}).get("conditions") or []
                     if c.get("type") != "PodScheduled"
                 ]
-                patch = {"status": {"conditions": [*others, condition]}}
-                _retrying(lambda: self._client.patch(path, patch, content_type=MERGE_PATCH))
+                patch = {"metadata": guard, "status": {"conditions": [*others, condition]}}
+                _retrying(lambda: self._client.patch(path, patch, content_type=MERGE_PATCH), proceed=pending)
         except ApiError as error:
             log.warning("pod condition not updated", extra={"pod": pod_key(pod), "error": str(error)})
 
@@ -194,9 +217,12 @@ class EventRecorder:
             )
 
 
-def _retrying(write: Callable[[], object]) -> None:
-    """Run `write`, retrying after server-side failures with WRITE_RETRY_DELAYS_SECONDS."""
+def _retrying(write: Callable[[], object], *, proceed: Callable[[], bool] | None = None) -> None:
+    """Run `write`, retrying after server-side failures with WRITE_RETRY_DELAYS_SECONDS; when `proceed`
+    says False before an attempt, stop without writing."""
     for delay in (*WRITE_RETRY_DELAYS_SECONDS, None):
+        if proceed is not None and not proceed():
+            return
         try:
             write()
             return

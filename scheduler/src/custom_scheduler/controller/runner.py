@@ -81,7 +81,12 @@ class Controller:
         else:
             self.leader = AlwaysLeader()
             self.metrics.leader.set(1)
-        self.recorder = EventRecorder(client, component=config.scheduler_name, instance=self.leader.identity)
+        self.recorder = EventRecorder(
+            client,
+            component=config.scheduler_name,
+            instance=self.leader.identity,
+            still_pending=self.state.is_pending,
+        )
         self.binder = Binder(
             client,
             recorder=self.recorder,
