@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 from custom_scheduler import errors
 from custom_scheduler.kube import paths
@@ -21,7 +24,8 @@ from tests.scheduler.fakeapi import FakeApiServer
     [
         pytest.param("/a/config", {"KUBECONFIG": "/b/config"}, "/a/config", id="flag-wins"),
         pytest.param(None, {"KUBECONFIG": "/b/config"}, "/b/config", id="env-next"),
-        pytest.param(None, {"KUBECONFIG": "/b/config:/c/config"}, "/b/config", id="env-first-entry"),
+        pytest.param(None, {"KUBECONFIG": "/b/config:/c/config"}, "/b/config:/c/config", id="env-whole-list"),
+        pytest.param(None, {"KUBECONFIG": ":/b/config:"}, "/b/config", id="env-empty-entries-dropped"),
         pytest.param(None, {}, None, id="in-cluster-last"),
         pytest.param(None, {"KUBECONFIG": ""}, None, id="empty-env-is-unset"),
     ],
@@ -147,3 +151,14 @@ def test_retry_after_retries_stay_within_the_budget(fake_api: FakeApiServer, kub
         client.post(paths.NODES, sized_node("n1"), budget_seconds=7)
     assert rule.fired == 3
     assert now[0] == 6.0
+
+
+def test_every_kubeconfig_entry_counts_so_a_missing_first_file_is_skipped(
+    fake_api: FakeApiServer, kubeconfig: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KUBECONFIG", os.pathsep.join([str(tmp_path / "missing"), kubeconfig]))
+    client = KubeClient.from_kubeconfig(None)
+    try:
+        assert client.get(paths.NODES)["items"] == []
+    finally:
+        client.close()

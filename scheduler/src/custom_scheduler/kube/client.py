@@ -75,13 +75,15 @@ _STATUS_TO_ERROR: Final[Mapping[int, type[ApiError]]] = {
 
 
 def resolve_kubeconfig(explicit: str | None, environ: Mapping[str, str] | None = None) -> str | None:
-    """The kubeconfig to use: `--kubeconfig`, else `$KUBECONFIG` (first entry), else None (in-cluster)."""
+    """The kubeconfig to use: `--kubeconfig`, else `$KUBECONFIG`, else None (in-cluster).
+
+    `$KUBECONFIG` is kept whole (empty entries dropped): the kubernetes library splits it on
+    `os.pathsep`, skips missing files and merges the rest, as kubectl does."""
     if explicit:
         return explicit
     env = os.environ if environ is None else environ
-    value = env.get("KUBECONFIG", "")
-    first = value.split(os.pathsep)[0] if value else ""
-    return first or None
+    entries = [entry for entry in env.get("KUBECONFIG", "").split(os.pathsep) if entry]
+    return os.pathsep.join(entries) or None
 
 
 def load_configuration(kubeconfig: str | None) -> k8s_client.Configuration:
