@@ -8,6 +8,8 @@ from typing import Any
 from custom_scheduler.config import SchedulerConfig
 from custom_scheduler.engine import Engine, ScheduleResult
 
+from tests.scheduler.builders import make_node, make_pod
+
 FIXED_NOW = 1_700_000_000.0
 
 Obj = Mapping[str, Any]
@@ -60,3 +62,18 @@ def run_score(
     """Every node's normalised 0-100 score from the score ``plugin`` alone (weight 1, no filters)."""
     engine = engine_with(nodes, running, metrics, config=config, filters=[], scores={plugin: 1})
     return engine.schedule(pod).scores
+
+
+def resource_node(name: str, cpu: int, memory: int) -> dict[str, Any]:
+    """A node with ``cpu`` millicores and ``memory`` bytes allocatable, sized as kube's score tests do."""
+    return make_node(name).alloc(cpu=f"{cpu}m", memory=memory, pods=110).obj()
+
+
+def resource_pod(*containers: tuple[int, int], name: str = "pod", on: str = "") -> dict[str, Any]:
+    """A pod with one container per (millicores, bytes) request, running on ``on`` if given."""
+    builder = make_pod(name)
+    for cpu, memory in containers:
+        builder.container({"cpu": f"{cpu}m", "memory": memory})
+    if on:
+        builder.node(on)
+    return builder.obj()

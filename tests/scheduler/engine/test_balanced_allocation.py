@@ -9,20 +9,9 @@ import pytest
 from custom_scheduler.plugins import balanced_allocation
 
 from tests.scheduler.builders import make_node, make_pod
+from tests.scheduler.engine.harness import resource_node as node
+from tests.scheduler.engine.harness import resource_pod as pod
 from tests.scheduler.engine.harness import run_score
-
-
-def node(name: str, cpu: int, memory: int) -> dict[str, Any]:
-    return make_node(name).alloc(cpu=f"{cpu}m", memory=memory, pods=110).obj()
-
-
-def pod(*containers: tuple[int, int], name: str = "pod", on: str = "") -> dict[str, Any]:
-    builder = make_pod(name)
-    for cpu, memory in containers:
-        builder.container({"cpu": f"{cpu}m", "memory": memory})
-    if on:
-        builder.node(on)
-    return builder.obj()
 
 
 @dataclass(frozen=True)
