@@ -348,3 +348,28 @@ def test_node_metrics_are_used_when_served_and_not_needed_when_absent(tmp_path: 
     finally:
         handle.stop()
         api.stop()
+
+
+def test_a_pod_parked_behind_an_assumed_pod_binds_as_soon_as_that_pod_is_deleted(
+    fake_api: FakeApiServer, start_controller: Start
+) -> None:
+    cluster = fake_api.cluster
+    cluster.create("nodes", sized_node("node-0", cpu="1"))
+    # Long enough that only the deletion, not the unschedulable timeout, can wake the parked pod.
+    start_controller(fast_config(queue={"podMaxInUnschedulablePodsSeconds": 300}))
+    held = fake_api.faults.hold(path="/pods/first/binding$", times=1)
+    cluster.create("pods", our_pod("first", cpu="800m"))
+    wait_for(lambda: held.fired == 1, timeout=SETTLE_SECONDS, what="first's binding on the wire")
+    cluster.create("pods", our_pod("second", cpu="800m"))
+    wait_for(
+        lambda: failed_scheduling_messages(cluster, "second"), timeout=SETTLE_SECONDS, what="second parked"
+    )
+    cluster.delete("pods", "default", "first")
+    wait_for(
+        lambda: cluster.get("pods", "default", "second")["spec"].get("nodeName") == "node-0",
+        timeout=SETTLE_SECONDS,
+        what="second to be bound",
+    )
+    assert held.hold is not None
+    held.hold.set()
+    assert violations(cluster, scheduler_name=SCHEDULER) == []
