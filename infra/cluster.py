@@ -11,7 +11,7 @@ from infra.catalog import HCLOUD
 from infra.config import NodeConfig, StackConfig
 from infra.firewall import Rule, host_cidr, node_rules
 from infra.kubeadm.bootstrap import Bootstrap
-from infra.nodes.base import SshAccess, VpsNode
+from infra.nodes.base import SshAccess, VpsNode, addresses
 from infra.nodes.existing import ExistingNode
 
 ROLES = ("control-plane", "worker")
@@ -92,16 +92,14 @@ def _cloud_firewalls(
     name: str, config: StackConfig, nodes: Sequence[VpsNode], child: pulumi.ResourceOptions
 ) -> None:
     """Provider firewalls with the host firewall's rules, for the nodes a provider created."""
-    addresses = [ip.apply(host_cidr) for n in nodes for ip in (n.public_ip, n.private_ip)]
-    control_planes = [
-        ip.apply(host_cidr) for n in nodes if n.spec.is_control_plane for ip in (n.public_ip, n.private_ip)
-    ]
+    every_node = [ip.apply(host_cidr) for ip in addresses(nodes)]
+    control_planes = [ip.apply(host_cidr) for ip in addresses(n for n in nodes if n.spec.is_control_plane)]
     lift: Callable[[str], pulumi.Output[str]] = pulumi.Output.from_input
     rules: dict[str, Sequence[Rule[pulumi.Output[str]]]] = {
         role: node_rules(
             config.cluster,
             control_plane=role == "control-plane",
-            cluster_nodes=addresses,
+            cluster_nodes=every_node,
             control_planes=control_planes,
             cidr=lift,
         )

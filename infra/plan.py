@@ -71,7 +71,8 @@ class Recorder(mocks.Mocks):
     """Answers the engine's calls like a provider would and records every registration."""
 
     resources: list[Resource] = field(default_factory=list)
-    stack_outputs: dict[str, Any] = field(default_factory=dict)
+    stack_outputs: dict[str, tuple[Any, bool]] = field(default_factory=dict)
+    """Each export's resolved value and whether it is secret."""
     _counter: int = 0
 
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
@@ -230,19 +231,14 @@ def _run_main() -> None:
     runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
 
 
-async def _stack_outputs() -> dict[str, Any]:
-    """The program's exports, resolved; a secret one is wrapped the way the engine marks secrets."""
+async def _stack_outputs() -> dict[str, tuple[Any, bool]]:
+    """The program's exports, resolved, each with whether it is secret (a nested secret makes it so)."""
     root = get_root_resource()
     exports: dict[str, Any] = dict(getattr(root, "outputs", {}))
-    resolved: dict[str, Any] = {}
+    resolved: dict[str, tuple[Any, bool]] = {}
     for name, value in exports.items():
         output = pulumi.Output.from_input(value)
-        plain = await output.future()
-        resolved[name] = (
-            {rpc._special_sig_key: rpc._special_secret_sig, "value": plain}
-            if await output.is_secret()
-            else plain
-        )
+        resolved[name] = (await output.future(), await output.is_secret())
     return resolved
 
 
@@ -275,16 +271,6 @@ def mask(value: Any, *, keep_shape: bool = False) -> Any:
     return value
 
 
-def contains_secret(value: Any) -> bool:
-    if _is_secret(value):
-        return True
-    if isinstance(value, dict):
-        return any(contains_secret(v) for v in value.values())
-    if isinstance(value, list):
-        return any(contains_secret(v) for v in value)
-    return False
-
-
 def resources_json(recorder: Recorder) -> list[dict[str, Any]]:
     """The resources as DESIGN.md 2.4 lists them, sorted by name so plans diff well.
 
@@ -310,8 +296,8 @@ def resources_json(recorder: Recorder) -> list[dict[str, Any]]:
 
 def outputs_json(recorder: Recorder) -> dict[str, dict[str, Any]]:
     return {
-        name: {"secret": contains_secret(value), "value": SECRET if contains_secret(value) else mask(value)}
-        for name, value in sorted(recorder.stack_outputs.items())
+        name: {"secret": secret, "value": SECRET if secret else mask(value)}
+        for name, (value, secret) in sorted(recorder.stack_outputs.items())
     }
 
 

@@ -27,7 +27,7 @@ from infra.config import StackConfig
 from infra.firewall import API_SERVER_PORT, host_cidr, node_rules, render_nftables
 from infra.kubeadm.render import format_node_labels, kubelet_settable, render_init_configuration
 from infra.kubeadm.scripts import remote_command, render_script
-from infra.nodes.base import VpsNode
+from infra.nodes.base import VpsNode, addresses
 
 JOIN_TOKEN_TTL: Final = "1h"
 """Join credentials are minted per join and expire soon after; a retry after that needs
@@ -159,7 +159,7 @@ class Bootstrap(pulumi.ComponentResource):
         control_planes = [n for n in nodes if n.spec.is_control_plane]
         sans = pulumi.Output.all(
             self.api_endpoint.apply(lambda endpoint: endpoint.rpartition(":")[0].strip("[]")),
-            *(ip for n in control_planes for ip in (n.public_ip, n.private_ip)),
+            *addresses(control_planes),
         )
         kubeadm_config = pulumi.Output.all(sans, self.api_endpoint, self._node_ip(first)).apply(
             lambda args: render_init_configuration(
@@ -294,10 +294,8 @@ class Bootstrap(pulumi.ComponentResource):
 def _host_firewalls(config: StackConfig, nodes: Sequence[VpsNode]) -> dict[bool, pulumi.Output[str]]:
     """The nftables ruleset of a control plane (key True) and of a worker (False): one per role, since
     every node of a role accepts the same sources."""
-    addresses = pulumi.Output.all(*(ip for n in nodes for ip in (n.public_ip, n.private_ip)))
-    control_planes = pulumi.Output.all(
-        *(ip for n in nodes if n.spec.is_control_plane for ip in (n.public_ip, n.private_ip))
-    )
+    every_node = pulumi.Output.all(*addresses(nodes))
+    control_planes = pulumi.Output.all(*addresses(n for n in nodes if n.spec.is_control_plane))
 
     def ruleset(control_plane: bool, args: list[list[str]]) -> str:
         rules = node_rules(
@@ -309,7 +307,7 @@ def _host_firewalls(config: StackConfig, nodes: Sequence[VpsNode]) -> dict[bool,
         )
         return render_nftables(rules)
 
-    both = pulumi.Output.all(addresses, control_planes)
+    both = pulumi.Output.all(every_node, control_planes)
     return {role: both.apply(functools.partial(ruleset, role)) for role in (True, False)}
 
 

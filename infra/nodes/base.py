@@ -7,6 +7,7 @@ the bootstrap only ever sees this interface.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pulumi
@@ -65,3 +66,8 @@ class VpsNode(pulumi.ComponentResource):
             dial_error_limit=SSH_DIAL_ATTEMPTS,
         )
         self.register_outputs({"publicIp": self.public_ip, "privateIp": self.private_ip})
+
+
+def addresses(nodes: Iterable[VpsNode]) -> list[pulumi.Output[str]]:
+    """Every address of ``nodes``, public and private: the sources cluster traffic may come from."""
+    return [ip for node in nodes for ip in (node.public_ip, node.private_ip)]
